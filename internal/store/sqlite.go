@@ -1,0 +1,88 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteDSN builds the modernc DSN for path. The order of the pragmas
+// matters: busy_timeout comes first so that switching journal_mode waits for
+// a lock instead of failing; modernc leaves foreign keys off unless asked;
+// _time_format=sqlite stores times in the form SQLite's date functions read.
+func sqliteDSN(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// NORMAL is durable across application crashes in WAL mode; only a power
+	// loss can lose the last commits.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_time_format", "sqlite")
+	if write {
+		// Take the write lock at BEGIN: a deferred transaction that upgrades
+		// later can fail with SQLITE_BUSY however long the timeout.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: no SQLite path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("store: create data folder: %w", err)
+	}
+	write, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	// SQLite has one writer at a time; one connection makes writers queue in
+	// Go rather than spin on the busy handler.
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: ping sqlite: %w", err)
+	}
+	read, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	// Readers run beside the writer under WAL.
+	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	return &DB{write: write, read: read, engine: SQLite, closed: func() error {
+		return errors.Join(read.Close(), write.Close())
+	}}, nil
+}
+
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func init() {
+	isUnique = append(isUnique, func(err error) bool {
+		c := sqliteCode(err)
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	})
+	isForeignKey = append(isForeignKey, func(err error) bool {
+		return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	})
+}
