@@ -26,3 +26,13 @@ func IsForeignKeyViolation(err error) bool {
 	}
 	return false
 }
+
+// ForShare returns the clause that read-locks the selected rows until the
+// transaction ends: " FOR SHARE" on PostgreSQL, nothing on SQLite, whose one
+// writer at a time already serialises write transactions.
+func (tx *Tx) ForShare() string {
+	if tx.Engine == Postgres {
+		return " FOR SHARE"
+	}
+	return ""
+}

@@ -93,6 +93,13 @@ func countYesNo(in *Input) (*Result, error) {
 	r := newResult(in, t)
 	cw := weigh(in, t.valid)
 	fill(r, in, t, cw)
+	if in.Weighting == Classes {
+		// Abstentions are not valid ballots (n_k leaves them out), so they
+		// carry no control weight; the class counts still show them.
+		delete(r.Weighted, "abstain")
+		delete(r.Direct, "abstain")
+		delete(r.Delegated, "abstain")
+	}
 
 	// Support: weighted yes over the divisor (RULES.md 2.3).
 	wyes := r.Weighted[opts[yes].Key].Rat()

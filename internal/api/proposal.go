@@ -1,0 +1,197 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+
+	"opencoop/internal/auth"
+	"opencoop/internal/coop"
+	"opencoop/internal/errs"
+	"opencoop/internal/govern"
+)
+
+func (h *handler) createProposal(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.account(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.coop(r)
+	if err != nil {
+		return err
+	}
+	var in govern.NewProposal
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	p, err := h.Govern.Create(r.Context(), c, a, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, p)
+}
+
+func (h *handler) listProposals(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.account(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.coop(r)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Coops.RequireMember(r.Context(), c, a.ID); err != nil {
+		return err
+	}
+	state := r.URL.Query().Get("state")
+	switch state {
+	case "", govern.StateDraft, govern.StateOpen, govern.StateClosed, govern.StateCancelled:
+	default:
+		return badRequest("state must be draft, open, closed or cancelled")
+	}
+	ps, err := h.Govern.List(r.Context(), c, state, 500)
+	if err != nil {
+		return err
+	}
+	if ps == nil {
+		ps = []*govern.Proposal{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"proposals": ps})
+}
+
+// proposal loads the proposal of the path for a member of its co-op.
+func (h *handler) proposal(r *http.Request) (auth.Account, *govern.Proposal, *coop.Coop, error) {
+	a, err := h.account(r)
+	if err != nil {
+		return a, nil, nil, err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return a, nil, nil, err
+	}
+	p, c, err := h.Govern.Proposal(r.Context(), &a, id)
+	return a, p, c, err
+}
+
+func (h *handler) showProposal(w http.ResponseWriter, r *http.Request) error {
+	_, p, _, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+// transition runs one of the author's or secretary's actions on a proposal.
+func (h *handler) transition(w http.ResponseWriter, r *http.Request,
+	fn func(ctx context.Context, c *coop.Coop, a auth.Account, id int64) (*govern.Proposal, error)) error {
+	a, p, c, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	p, err = fn(r.Context(), c, a, p.ID)
+	if err != nil {
+		return err
+	}
+	if p.Result != nil {
+		return writeJSON(w, http.StatusOK, resultBody(p))
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (h *handler) publishProposal(w http.ResponseWriter, r *http.Request) error {
+	return h.transition(w, r, h.Govern.Publish)
+}
+
+func (h *handler) cancelProposal(w http.ResponseWriter, r *http.Request) error {
+	return h.transition(w, r, h.Govern.Cancel)
+}
+
+func (h *handler) closeProposal(w http.ResponseWriter, r *http.Request) error {
+	return h.transition(w, r, h.Govern.Close)
+}
+
+func (h *handler) castBallot(w http.ResponseWriter, r *http.Request) error {
+	a, err := h.account(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in govern.BallotInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	b, err := h.Govern.Cast(r.Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"proposal_id": id, "ballot": b})
+}
+
+func (h *handler) myBallot(w http.ResponseWriter, r *http.Request) error {
+	a, p, _, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	b, err := h.Govern.MyBallot(r.Context(), a, p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"proposal_id": p.ID, "ballot": b})
+}
+
+func (h *handler) listBallots(w http.ResponseWriter, r *http.Request) error {
+	_, p, _, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	vs, err := h.Govern.Votes(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"proposal_id": p.ID, "secret": p.Secret, "ballots": vs})
+}
+
+func (h *handler) result(w http.ResponseWriter, r *http.Request) error {
+	_, p, _, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	if p.Result == nil {
+		return fmt.Errorf("the proposal is %s; its result comes when it closes: %w", p.State, errs.ErrConflict)
+	}
+	return writeJSON(w, http.StatusOK, resultBody(p))
+}
+
+// resultBody is the result as the API contract gives it, the proposal's
+// state beside the count.
+func resultBody(p *govern.Proposal) map[string]any {
+	r := p.Result
+	m := map[string]any{
+		"proposal_id": p.ID, "state": p.State, "outcome": r.Outcome, "winners": nonNil(r.Winners),
+		"weighted": r.Weighted, "classes": r.Classes, "rule": r.Rule, "support": r.Support,
+		"participation": r.Participation, "direct": r.Direct, "delegated": r.Delegated, "seed": r.Seed,
+		"tie_broken": r.TieBroken, "rounds": r.Rounds, "pairwise": r.Pairwise, "dropped": r.Dropped,
+		"extra": r.Extra, "method": r.Method,
+	}
+	// Leave out what this method does not report rather than send nulls.
+	for k, v := range m {
+		if rv := reflect.ValueOf(v); !rv.IsValid() || (rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice || rv.Kind() == reflect.Pointer) && rv.IsNil() {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,221 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+// Package server wires the domain services, the JSON API and the web pages
+// into one HTTP handler with its middleware, and runs the scheduler that
+// closes proposals on time.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"opencoop/internal/api"
+	"opencoop/internal/auth"
+	"opencoop/internal/coop"
+	"opencoop/internal/govern"
+	"opencoop/internal/store"
+	"opencoop/internal/web"
+)
+
+// App holds the services of one instance.
+type App struct {
+	DB     *store.DB
+	Auth   *auth.Service
+	Coops  *coop.Service
+	Govern *govern.Service
+	Logger *slog.Logger
+	// BaseURL is the public address, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	// SecureCookies marks session cookies Secure (behind HTTPS).
+	SecureCookies bool
+}
+
+// NewApp builds the services on db. now is the clock (time.Now in
+// production); ballotKey keys secret ballots' voter tags and must not be
+// kept in the database.
+func NewApp(db *store.DB, now func() time.Time, ballotKey []byte, logger *slog.Logger, baseURL string) *App {
+	coops := &coop.Service{DB: db, Now: now}
+	return &App{
+		DB:      db,
+		Auth:    auth.NewService(db, now),
+		Coops:   coops,
+		Govern:  &govern.Service{DB: db, Coops: coops, Now: now, BallotKey: ballotKey},
+		Logger:  logger,
+		BaseURL: baseURL,
+	}
+}
+
+// BallotKey reads the secret-ballot key from dir, creating it on first use.
+func BallotKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "ballot.key")
+	b, err := os.ReadFile(path)
+	if err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("server: %s is unreadable or not 32 bytes: %v", path, err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("server: create data folder: %w", err)
+	}
+	b = make([]byte, 32)
+	rand.Read(b)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, fmt.Errorf("server: write ballot key: %w", err)
+	}
+	return b, nil
+}
+
+// Handler returns the whole HTTP handler: API, pages, health and metrics,
+// behind the middleware chain.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	api.Register(mux, &api.Services{DB: a.DB, Auth: a.Auth, Coops: a.Coops, Govern: a.Govern, Logger: a.Logger, BaseURL: a.BaseURL})
+	web.Register(mux, &web.Services{DB: a.DB, Auth: a.Auth, Coops: a.Coops, Govern: a.Govern, Logger: a.Logger,
+		BaseURL: a.BaseURL, SecureCookies: a.SecureCookies})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.DB.Read().PingContext(ctx); err != nil {
+			a.Logger.Warn("health check: database unreachable", "err", err)
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return a.middleware(mux, m)
+}
+
+// middleware is the chain, outermost first: recover, logging and metrics,
+// security headers, cross-origin protection (CSRF for the pages' forms;
+// API clients send no Origin or Sec-Fetch-Site and pass). Sessions and
+// per-route auth are the web and api packages' own.
+func (a *App) middleware(next http.Handler, m *metrics) http.Handler {
+	csrf := http.NewCrossOriginProtection()
+	h := csrf.Handler(next)
+	h = securityHeaders(h)
+	h = a.logging(h, m)
+	return a.recoverer(h)
+}
+
+func (a *App) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+					"err", fmt.Errorf("%v", v), "stack", string(debug.Stack()))
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (a *App) logging(next http.Handler, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		pattern := r.Pattern
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		m.requests.WithLabelValues(pattern, strconv.Itoa(sw.status)).Inc()
+		m.duration.WithLabelValues(pattern).Observe(d.Seconds())
+		a.Logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", d)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opencoop_http_requests_total",
+			Help: "HTTP requests by route pattern and status."}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opencoop_http_request_duration_seconds",
+			Help: "HTTP request latency by route pattern.", Buckets: prometheus.DefBuckets}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// Serve listens on addr until ctx ends, running the scheduler beside it,
+// then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, addr string) error {
+	srv := &http.Server{Addr: addr, Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.Govern.RunScheduler(ctx, time.Second, a.Logger)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	a.Logger.Info("serving", "addr", addr, "url", a.BaseURL, "engine", a.DB.Engine())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	shut, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return srv.Shutdown(shut)
+}
