@@ -106,6 +106,10 @@ func countYesNo(in *Input) (*Result, error) {
 	support := new(big.Rat)
 	if in.Pass.Of == "electorate" {
 		support = electorateShare(in, t, yes)
+	} else if in.Weighting == Classes {
+		// Weighted totals are percent of control, already divided by the
+		// classes that voted (redistribute) or by all (abstain).
+		support.Quo(wyes, big.NewRat(100, 1))
 	} else {
 		cast := new(big.Rat).Set(wyes)
 		for o := range opts {
