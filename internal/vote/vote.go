@@ -318,10 +318,10 @@ type Result struct {
 	// TieBroken names the options a lot decided between, if any.
 	TieBroken []string `json:"tie_broken,omitempty"`
 	// Rounds, Pairwise and the rest record how ranked methods got there.
-	Rounds   []Round                     `json:"rounds,omitempty"`
-	Pairwise map[string]map[string]Num   `json:"pairwise,omitempty"`
-	Paths    map[string]map[string]Num   `json:"paths,omitempty"`
-	Dropped  []string                    `json:"dropped,omitempty"`
+	Rounds   []Round                   `json:"rounds,omitempty"`
+	Pairwise map[string]map[string]Num `json:"pairwise,omitempty"`
+	Paths    map[string]map[string]Num `json:"paths,omitempty"`
+	Dropped  []string                  `json:"dropped,omitempty"`
 	Extra    map[string]any            `json:"extra,omitempty"`
 }
 
@@ -362,7 +362,9 @@ type Round struct {
 	Elected   []string       `json:"elected,omitempty"`
 	Excluded  []string       `json:"excluded,omitempty"`
 	Transfer  *Transfer      `json:"transfer,omitempty"`
-	Note      string         `json:"note,omitempty"`
+	// Keep holds the keep factors of Meek STV's elected candidates.
+	Keep map[string]Num `json:"keep_factors,omitempty"`
+	Note string         `json:"note,omitempty"`
 }
 
 // Transfer describes the votes an STV stage moved.
