@@ -36,13 +36,13 @@ func (c *clock) advance(d time.Duration) {
 
 // env is a running instance on a fresh store, reached over real HTTP.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	app   *server.App
 	clock *clock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := storetest.Open(t)
 	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
