@@ -236,7 +236,8 @@ func keys(in *Input, opts []int) []string {
 // the most recent backwards: at the latest stage where the tied options'
 // values differ, the one with the lowest (lowest = true) or highest value is
 // chosen, the others dropped from the tie, until one is left; the rest is
-// left to [Lot]. It returns the option and, when the lot decided, the
+// left to [Lot], whose first key wins (so with lowest set, the last key
+// drawn is chosen). It returns the option and, when the lot decided, the
 // options the lot was drawn between. cmp(stage, a, b) compares the values of
 // a and b at a stage.
 func pickTie(in *Input, tied []int, stages int, cmp func(stage, a, b int) int, lowest bool) (int, []int) {
@@ -259,7 +260,12 @@ func pickTie(in *Input, tied []int, stages int, cmp func(stage, a, b int) int, l
 	if len(tied) == 1 {
 		return tied[0], nil
 	}
-	w := Lot(in.Params.Seed, keys(in, tied))[0]
+	// The lot's first key wins: it is kept when we look for the lowest.
+	drawn := Lot(in.Params.Seed, keys(in, tied))
+	w := drawn[0]
+	if lowest {
+		w = drawn[len(drawn)-1]
+	}
 	for _, o := range tied {
 		if in.Options[o].Key == w {
 			return o, tied

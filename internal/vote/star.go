@@ -6,6 +6,7 @@ package vote
 import (
 	"fmt"
 	"math/big"
+	"slices"
 )
 
 // countSTAR counts STAR voting (Score Then Automatic Runoff, RULES.md 2.2):
@@ -107,23 +108,45 @@ func countSTAR(in *Input) (*Result, error) {
 		}
 		return tied[0]
 	}
-	all := make([]int, n)
-	for o := range all {
-		all[o] = o
+	// The finalists: the top two by total, then top scores; a lot is only
+	// drawn when the tie reaches past second place.
+	order := make([]int, n)
+	for o := range order {
+		order[o] = o
 	}
-	a := best(all)
+	ahead := func(x, y int) int {
+		if c := totals[y].Cmp(totals[x]); c != 0 {
+			return c
+		}
+		return fives[y].Cmp(fives[x])
+	}
+	slices.SortStableFunc(order, ahead)
 	if n == 1 {
-		r.Winners = []string{in.Options[a].Key}
+		r.Winners = []string{in.Options[order[0]].Key}
 		r.Outcome = Decided
 		return r, nil
 	}
-	rest := make([]int, 0, n-1)
-	for _, o := range all {
-		if o != a {
-			rest = append(rest, o)
+	tiedWith := func(x int, skip int) []int {
+		var t []int
+		for _, o := range order {
+			if o != skip && ahead(o, x) == 0 {
+				t = append(t, o)
+			}
 		}
+		return t
 	}
-	b := best(rest)
+	var a, b int
+	switch top := tiedWith(order[0], -1); {
+	case len(top) == 2:
+		a, b = top[0], top[1]
+	case len(top) > 2:
+		a = best(top)
+		b = best(tiedWith(order[0], a))
+		r.TieBroken = keys(in, top)
+	default:
+		a = order[0]
+		b = best(tiedWith(order[1], -1))
+	}
 	run := newClassCounts(len(in.Classes), 2)
 	for i := range in.Ballots {
 		bl := &in.Ballots[i]
