@@ -17,7 +17,7 @@ import (
 // OpenAPI document, or the document names a route nobody serves.
 func TestOpenAPICoversRoutes(t *testing.T) {
 	var doc struct {
-		OpenAPI string                     `json:"openapi"`
+		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
