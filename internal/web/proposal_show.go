@@ -1,0 +1,385 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"opencoop/internal/auth"
+	"opencoop/internal/coop"
+	"opencoop/internal/errs"
+	"opencoop/internal/govern"
+	"opencoop/internal/vote"
+)
+
+type proposalPage struct {
+	P      *govern.Proposal
+	Coop   *coop.Coop
+	Member coop.Member
+	Labels map[string]string
+	// Ballot is the vote form, when the viewer may vote.
+	Ballot *ballotForm
+	// VoteNote says why there is no vote form, if there is none.
+	VoteNote   string
+	Voted      bool
+	CanManage  bool
+	IsAuthor   bool
+	Votes      []voteRow
+	Result     *resultView
+	Rule       string
+	Quorum     string
+	Problem    string
+	BallotErrs map[string]string
+}
+
+// ballotForm is the vote form for one method: Kind "single" (radio
+// buttons), "multi" (check boxes), "score" (numbers Min..Max), "meeting"
+// (yes / maybe / no per option) or "rank" (a rank number per option).
+type ballotForm struct {
+	Kind     string
+	Min, Max int
+	Options  []ballotOption
+	Help     string
+}
+
+type ballotOption struct {
+	Key, Label string
+	Checked    bool
+	Value      string
+}
+
+type voteRow struct {
+	Handle, Class, What string
+	CastAt              string
+}
+
+// proposal loads the proposal of the path for the signed-in member.
+func (h *handler) proposal(r *http.Request) (auth.Account, *govern.Proposal, *coop.Coop, error) {
+	me, err := h.me(r)
+	if err != nil {
+		return me, nil, nil, err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return me, nil, nil, fmt.Errorf("no proposal %q: %w", r.PathValue("id"), errs.ErrNotFound)
+	}
+	p, c, err := h.Govern.Proposal(r.Context(), &me, id)
+	return me, p, c, err
+}
+
+func (h *handler) showProposal(w http.ResponseWriter, r *http.Request) error {
+	me, p, c, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	d, err := h.proposalPage(r, me, p, c, nil)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "proposal_show", p.Title, d)
+}
+
+// proposalPage gathers the page; in, when not nil, is a ballot that was
+// refused and is shown again as the member filled it in.
+func (h *handler) proposalPage(r *http.Request, me auth.Account, p *govern.Proposal, c *coop.Coop, in *govern.BallotInput) (*proposalPage, error) {
+	ctx := r.Context()
+	m, err := h.Coops.RequireMember(ctx, c, me.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &proposalPage{P: p, Coop: c, Member: m, Labels: map[string]string{}, Rule: p.Pass.String(), Quorum: quorumText(p.Quorum),
+		IsAuthor: p.Author == m.Handle}
+	d.CanManage = d.IsAuthor || m.Secretary
+	for _, o := range p.Options {
+		d.Labels[o.Key] = o.Label
+	}
+	if p.State == govern.StateOpen {
+		mine, err := h.Govern.MyBallot(ctx, me, p)
+		switch {
+		case err == nil:
+			d.Voted = true
+		case errors.Is(err, errs.ErrNotFound):
+		default:
+			return nil, err
+		}
+		if in == nil && d.Voted {
+			in = &mine
+		}
+		if ok, why := mayVote(p, m); ok {
+			d.Ballot = newBallotForm(p, in)
+		} else {
+			d.VoteNote = why
+		}
+	}
+	votes, err := h.Govern.Votes(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range votes {
+		row := voteRow{Handle: v.Handle, Class: v.Class, CastAt: v.CastAt.Format("2 Jan 15:04 UTC")}
+		if v.Ballot != nil && !p.Secret {
+			row.What = describeBallot(v.Ballot, d.Labels)
+		}
+		d.Votes = append(d.Votes, row)
+	}
+	if p.Result != nil {
+		d.Result = newResultView(p)
+	}
+	return d, nil
+}
+
+// mayVote tells whether m was in p's electorate when it opened. The
+// domain has no query for it (Cast checks the frozen electorate), so the
+// page uses what it implies: an active member of a voting class who
+// joined before the proposal opened. Cast has the last word.
+func mayVote(p *govern.Proposal, m coop.Member) (bool, string) {
+	voting := slices.ContainsFunc(p.Classes, func(c vote.Class) bool { return c.Key == m.Class })
+	switch {
+	case !voting:
+		return false, "Your class does not vote on this proposal."
+	case p.OpenedAt != nil && m.JoinedAt.After(*p.OpenedAt):
+		return false, "You joined after this proposal opened, so you are not in its electorate."
+	}
+	return true, ""
+}
+
+func quorumText(q vote.Quorum) string {
+	var parts []string
+	if q.Percent > 0 {
+		parts = append(parts, fmt.Sprintf("%d%% of the electorate", q.Percent))
+	}
+	if q.Count > 0 {
+		parts = append(parts, fmt.Sprintf("%d members", q.Count))
+	}
+	if q.ClassPercent > 0 {
+		parts = append(parts, fmt.Sprintf("%d%% inside every class", q.ClassPercent))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " and ")
+}
+
+func newBallotForm(p *govern.Proposal, in *govern.BallotInput) *ballotForm {
+	f := &ballotForm{}
+	m := p.Method
+	var cur govern.BallotInput
+	if in != nil {
+		cur = *in
+	}
+	switch {
+	case m == vote.Consent || m == vote.YesNo || (m == vote.Choice && p.Params.MaxChoices <= 1):
+		f.Kind = "single"
+	case m == vote.Choice || m == vote.Approval:
+		f.Kind = "multi"
+		if m == vote.Choice {
+			f.Help = fmt.Sprintf("Choose up to %d.", p.Params.MaxChoices)
+		} else {
+			f.Help = "Tick every option you approve of."
+		}
+	case m == vote.Meeting:
+		f.Kind = "meeting"
+	case m.Scored():
+		f.Kind, f.Min, f.Max = "score", p.Params.ScoreMin, p.Params.ScoreMax
+		if m == vote.Dot {
+			f.Min, f.Max = 0, p.Params.Points
+			f.Help = fmt.Sprintf("Share out up to %d points in all.", p.Params.Points)
+		} else {
+			f.Help = fmt.Sprintf("Give each option %d to %d; an option left empty gets %d.", f.Min, f.Max, f.Min)
+		}
+	case m.Ranked():
+		f.Kind = "rank"
+		f.Help = "Number the options in order of preference, 1 for your first choice. Leave an option empty to not rank it."
+		if m == vote.Schulze {
+			f.Help += " The same number ranks options level."
+		}
+	}
+	rank := map[string]int{}
+	for i, g := range cur.Ranking {
+		for _, k := range g {
+			rank[k] = i + 1
+		}
+	}
+	for _, o := range p.Options {
+		bo := ballotOption{Key: o.Key, Label: o.Label}
+		switch f.Kind {
+		case "single":
+			bo.Checked = cur.Choice != nil && *cur.Choice == o.Key
+		case "multi":
+			bo.Checked = slices.Contains(cur.Choices, o.Key) || (cur.Choice != nil && *cur.Choice == o.Key)
+		case "score", "meeting":
+			if s, ok := cur.Scores[o.Key]; ok {
+				bo.Value = strconv.Itoa(s)
+			}
+		case "rank":
+			if n, ok := rank[o.Key]; ok {
+				bo.Value = strconv.Itoa(n)
+			}
+		}
+		f.Options = append(f.Options, bo)
+	}
+	return f
+}
+
+// describeBallot writes an open ballot for the list of votes.
+func describeBallot(b *govern.BallotInput, labels map[string]string) string {
+	label := func(k string) string {
+		if l, ok := labels[k]; ok {
+			return l
+		}
+		return k
+	}
+	switch {
+	case b.Choice != nil:
+		return label(*b.Choice)
+	case b.Choices != nil:
+		if len(b.Choices) == 0 {
+			return "none"
+		}
+		names := make([]string, len(b.Choices))
+		for i, k := range b.Choices {
+			names[i] = label(k)
+		}
+		return strings.Join(names, ", ")
+	case b.Scores != nil:
+		keys := make([]string, 0, len(b.Scores))
+		for k := range b.Scores {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", label(k), b.Scores[k])
+		}
+		return strings.Join(parts, ", ")
+	case b.Ranking != nil:
+		groups := make([]string, len(b.Ranking))
+		for i, g := range b.Ranking {
+			names := make([]string, len(g))
+			for j, k := range g {
+				names[j] = label(k)
+			}
+			groups[i] = strings.Join(names, " = ")
+		}
+		return strings.Join(groups, " > ")
+	}
+	return ""
+}
+
+// readBallot turns the vote form into a ballot for p's method.
+func readBallot(p *govern.Proposal, r *http.Request) (govern.BallotInput, error) {
+	f := r.PostForm
+	var in govern.BallotInput
+	m := p.Method
+	switch {
+	case m == vote.Consent || m == vote.YesNo || (m == vote.Choice && p.Params.MaxChoices <= 1):
+		c := f.Get("choice")
+		if c == "" {
+			return in, errs.Invalid("choice", "choose one option")
+		}
+		in.Choice = &c
+	case m == vote.Choice || m == vote.Approval:
+		in.Choices = append([]string{}, f["choices"]...)
+	case m.Scored():
+		in.Scores = map[string]int{}
+		for _, o := range p.Options {
+			s := strings.TrimSpace(f.Get("score_" + o.Key))
+			if s == "" {
+				continue
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return in, errs.Invalid("scores", fmt.Sprintf("%s: give a whole number", o.Label))
+			}
+			in.Scores[o.Key] = n
+		}
+	case m.Ranked():
+		byRank := map[int][]string{}
+		for _, o := range p.Options {
+			s := strings.TrimSpace(f.Get("rank_" + o.Key))
+			if s == "" {
+				continue
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return in, errs.Invalid("ranking", fmt.Sprintf("%s: give a rank of 1 or more", o.Label))
+			}
+			byRank[n] = append(byRank[n], o.Key)
+		}
+		if len(byRank) == 0 {
+			return in, errs.Invalid("ranking", "rank at least one option")
+		}
+		ranks := make([]int, 0, len(byRank))
+		for n := range byRank {
+			ranks = append(ranks, n)
+		}
+		sort.Ints(ranks)
+		in.Ranking = govern.Ranking{}
+		for _, n := range ranks {
+			in.Ranking = append(in.Ranking, byRank[n])
+		}
+	default:
+		return in, errs.Invalid("ballot", "this proposal takes no ballot here")
+	}
+	return in, nil
+}
+
+func (h *handler) castBallot(w http.ResponseWriter, r *http.Request) error {
+	me, p, c, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	in, err := readBallot(p, r)
+	if err == nil {
+		_, err = h.Govern.Cast(r.Context(), me, p.ID, in)
+	}
+	if fields, ok := fieldErrors(err); ok {
+		d, derr := h.proposalPage(r, me, p, c, &in)
+		if derr != nil {
+			return derr
+		}
+		d.BallotErrs = fields
+		return h.render(w, r, http.StatusUnprocessableEntity, "proposal_show", p.Title, d)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/proposals/%d?voted=1#vote", p.ID))
+}
+
+func (h *handler) closeProposal(w http.ResponseWriter, r *http.Request) error {
+	return h.changeProposal(w, r, h.Govern.Close)
+}
+
+func (h *handler) cancelProposal(w http.ResponseWriter, r *http.Request) error {
+	return h.changeProposal(w, r, h.Govern.Cancel)
+}
+
+func (h *handler) publishProposal(w http.ResponseWriter, r *http.Request) error {
+	return h.changeProposal(w, r, h.Govern.Publish)
+}
+
+// changeProposal runs one of the author's or secretary's actions on the
+// proposal of the path and shows the proposal again.
+func (h *handler) changeProposal(w http.ResponseWriter, r *http.Request,
+	do func(ctx context.Context, c *coop.Coop, a auth.Account, id int64) (*govern.Proposal, error)) error {
+	me, p, c, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := do(r.Context(), c, me, p.ID); err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/proposals/%d", p.ID))
+}
