@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-//go:embed templates
+//go:embed templates/*.html
 var templateFS embed.FS
 
 //go:embed static
