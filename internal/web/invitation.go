@@ -16,7 +16,9 @@ import (
 
 type invitationsPage struct {
 	Coop        *coop.Coop
+	// Invitations can still be used; Spent are used up or expired.
 	Invitations []invitationRow
+	Spent       []invitationRow
 	// Class, Uses and Expires are the new-invitation form's values.
 	Class, Uses, Expires string
 	Errors               map[string]string
@@ -58,10 +60,15 @@ func (h *handler) fillInvitations(r *http.Request, c *coop.Coop, me auth.Account
 		return err
 	}
 	now := h.now()
-	d.Invitations = d.Invitations[:0]
+	d.Invitations, d.Spent = nil, nil
 	for _, inv := range invs {
-		d.Invitations = append(d.Invitations, invitationRow{Invitation: inv, URL: h.BaseURL + "/join/" + inv.Code,
-			Usable: (inv.ExpiresAt == nil || now.Before(*inv.ExpiresAt)) && inv.Used < inv.MaxUses})
+		row := invitationRow{Invitation: inv, URL: h.BaseURL + "/join/" + inv.Code,
+			Usable: (inv.ExpiresAt == nil || now.Before(*inv.ExpiresAt)) && inv.Used < inv.MaxUses}
+		if row.Usable {
+			d.Invitations = append(d.Invitations, row)
+		} else {
+			d.Spent = append(d.Spent, row)
+		}
 	}
 	return nil
 }

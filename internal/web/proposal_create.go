@@ -64,11 +64,11 @@ func methodChoices() []choice {
 }
 
 var passChoices = []choice{
-	{"majority", "Ordinary: yes more than half of yes + no"},
+	{"majority", "More than half of yes + no"},
 	{"two_thirds", "Two thirds of yes + no"},
-	{"three_quarters", "Special: three quarters of yes + no"},
+	{"three_quarters", "Three quarters of yes + no"},
 	{"unanimous", "Unanimous"},
-	{">1/2 of electorate", "Yes from more than half of the electorate"},
+	{">1/2 of electorate", "Yes from over half the electorate"},
 }
 
 // defaultOpen is how long a new proposal stays open unless its author

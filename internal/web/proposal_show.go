@@ -126,7 +126,7 @@ func (h *handler) proposalPage(r *http.Request, me auth.Account, p *govern.Propo
 	for _, v := range votes {
 		row := voteRow{Handle: v.Handle, Class: v.Class, CastAt: v.CastAt.Format("2 Jan 15:04 UTC")}
 		if v.Ballot != nil && !p.Secret {
-			row.What = describeBallot(v.Ballot, d.Labels)
+			row.What = describeBallot(v.Ballot, p.Options)
 		}
 		d.Votes = append(d.Votes, row)
 	}
@@ -230,10 +230,12 @@ func newBallotForm(p *govern.Proposal, in *govern.BallotInput) *ballotForm {
 }
 
 // describeBallot writes an open ballot for the list of votes.
-func describeBallot(b *govern.BallotInput, labels map[string]string) string {
+func describeBallot(b *govern.BallotInput, options []vote.Option) string {
 	label := func(k string) string {
-		if l, ok := labels[k]; ok {
-			return l
+		for _, o := range options {
+			if o.Key == k {
+				return o.Label
+			}
 		}
 		return k
 	}
@@ -250,14 +252,11 @@ func describeBallot(b *govern.BallotInput, labels map[string]string) string {
 		}
 		return strings.Join(names, ", ")
 	case b.Scores != nil:
-		keys := make([]string, 0, len(b.Scores))
-		for k := range b.Scores {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s %d", label(k), b.Scores[k])
+		var parts []string
+		for _, o := range options {
+			if s, ok := b.Scores[o.Key]; ok {
+				parts = append(parts, fmt.Sprintf("%s %d", o.Label, s))
+			}
 		}
 		return strings.Join(parts, ", ")
 	case b.Ranking != nil:
