@@ -316,6 +316,16 @@ func parseUint(b []byte) (int64, []byte, bool) {
 	return v, b[i:], i > 0
 }
 
+// cleanName makes a candidate name valid UTF-8 on one line, so that every
+// format can write it back.
+func cleanName(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	}
+	return s
+}
+
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]

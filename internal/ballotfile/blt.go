@@ -152,11 +152,11 @@ func ParseBLT(data []byte) (*File, error) {
 				return syntax(num, "%v", err)
 			}
 			if stage == 3 {
-				f.Title = name
+				f.Title = cleanName(name)
 				stage = 4
 				return nil
 			}
-			f.Names = append(f.Names, name)
+			f.Names = append(f.Names, cleanName(name))
 			if len(f.Names) == ncand {
 				stage = 3
 			}

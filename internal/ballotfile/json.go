@@ -52,10 +52,15 @@ func ParseJSON(data []byte) (*File, error) {
 	if j.Format != jsonVersion {
 		return nil, fmt.Errorf("ballotfile: json: format %q, want %q: %w", j.Format, jsonVersion, ErrSyntax)
 	}
+	if len(j.Options) == 0 {
+		return nil, fmt.Errorf("ballotfile: json: no options: %w", ErrSyntax)
+	}
 	f := &File{Title: j.Title, Method: j.Method, Params: j.Params, Seats: j.Seats, Weighting: j.Weighting,
 		EmptyClass: j.EmptyClass, Classes: j.Classes, Options: j.Options}
 	opt := make(map[string]int, len(j.Options))
 	for i, o := range j.Options {
+		o.Label = cleanName(o.Label)
+		j.Options[i] = o
 		if _, dup := opt[o.Key]; dup {
 			return nil, fmt.Errorf("ballotfile: json: option %q twice: %w", o.Key, ErrSyntax)
 		}
@@ -66,7 +71,14 @@ func ParseJSON(data []byte) (*File, error) {
 	for i, c := range j.Classes {
 		class[c.Key] = i
 	}
+	seen := make([]int, len(j.Options))
 	for i, jb := range j.Ballots {
+		if jb.Weight <= 0 {
+			return nil, fmt.Errorf("ballotfile: json: ballot %d: weight %d: %w", i+1, jb.Weight, ErrSyntax)
+		}
+		if jb.Scores != nil && len(jb.Scores) != len(j.Options) {
+			return nil, fmt.Errorf("ballotfile: json: ballot %d: %d scores for %d options: %w", i+1, len(jb.Scores), len(j.Options), ErrSyntax)
+		}
 		b := vote.Ballot{Weight: jb.Weight, Delegated: jb.Delegated, Scores: jb.Scores}
 		if jb.Class != "" || len(j.Classes) > 0 {
 			k, ok := class[jb.Class]
@@ -90,6 +102,10 @@ func ParseJSON(data []byte) (*File, error) {
 					if !ok {
 						return nil, fmt.Errorf("ballotfile: json: ballot %d: unknown option %q: %w", i+1, c, ErrSyntax)
 					}
+					if seen[o] == i+1 {
+						return nil, fmt.Errorf("ballotfile: json: ballot %d: option %q ranked twice: %w", i+1, c, ErrSyntax)
+					}
+					seen[o] = i + 1
 					groups[gi] = append(groups[gi], o)
 				}
 			}

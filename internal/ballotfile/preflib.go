@@ -110,7 +110,7 @@ func (p *preflib) line(line []byte, num int) error {
 			if !ok || len(rest) == 0 || rest[0] != ',' {
 				return syntax(num, "want \"number,name\"")
 			}
-			p.f.Names = append(p.f.Names, string(trimSpace(rest[1:])))
+			p.f.Names = append(p.f.Names, cleanName(string(trimSpace(rest[1:]))))
 			if len(p.f.Names) == p.nalt {
 				p.legacyAt = 2
 			}
@@ -160,7 +160,7 @@ func (p *preflib) header(line []byte, num int) error {
 		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 			val = val[1 : len(val)-1]
 		}
-		p.f.Names[i-1] = val
+		p.f.Names[i-1] = cleanName(val)
 	}
 	return nil
 }

@@ -41,14 +41,14 @@ func ParseStarCSV(data []byte) (*File, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, syntax(pe.Line, "%v", pe.Err)
 			}
-			return nil, syntax(line, "%v", err)
+			return nil, fmt.Errorf("ballotfile: star csv: %v: %w", err, ErrSyntax)
 		}
+		line, _ := cr.FieldPos(0)
 		if f.Names == nil {
 			if len(rec) < 1 {
 				return nil, syntax(line, "empty header")
@@ -59,7 +59,7 @@ func ParseStarCSV(data []byte) (*File, error) {
 				first++
 			}
 			for _, name := range rec[first:] {
-				f.Names = append(f.Names, html.UnescapeString(strings.TrimSpace(name)))
+				f.Names = append(f.Names, cleanName(html.UnescapeString(strings.TrimSpace(name))))
 			}
 			if len(f.Names) == 0 {
 				return nil, syntax(line, "no candidates in the header")

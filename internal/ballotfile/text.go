@@ -54,7 +54,7 @@ func ParseText(data []byte) (*File, error) {
 					return syntax(num, "candidates declared twice")
 				}
 				for _, n := range strings.Split(val, ",") {
-					n = strings.TrimSpace(n)
+					n = cleanName(strings.TrimSpace(n))
 					if n == "" {
 						return syntax(num, "empty candidate name")
 					}
