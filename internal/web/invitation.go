@@ -15,7 +15,7 @@ import (
 )
 
 type invitationsPage struct {
-	Coop        *coop.Coop
+	Coop *coop.Coop
 	// Invitations can still be used; Spent are used up or expired.
 	Invitations []invitationRow
 	Spent       []invitationRow
