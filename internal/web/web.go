@@ -77,6 +77,11 @@ func Register(mux *http.ServeMux, s *Services) {
 	handle("POST /proposals/{id}/close", h.closeProposal)
 	handle("POST /proposals/{id}/cancel", h.cancelProposal)
 	handle("POST /proposals/{id}/publish", h.publishProposal)
+	// Everything no other route claims is a page that does not exist;
+	// answer with the site's own 404 page rather than plain text.
+	handle("/", func(w http.ResponseWriter, r *http.Request) error {
+		return fmt.Errorf("there is no page at %s: %w", r.URL.Path, errs.ErrNotFound)
+	})
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 }

@@ -337,4 +337,5 @@ func TestStatic(t *testing.T) {
 	r := newBrowser(t, srv).get("/static/style.css")
 	expect(t, "style", r, http.StatusOK, "", ".chart-bar")
 	expect(t, "missing", newBrowser(t, srv).get("/static/nope.css"), http.StatusNotFound, "")
+	expect(t, "no such page", newBrowser(t, srv).get("/nowhere"), http.StatusNotFound, "", "There is no page at /nowhere", "</html>")
 }
