@@ -163,7 +163,8 @@ func Write(w io.Writer, file *File, f Format) error {
 // become approval or choice ballots (the first preference; level first
 // preferences make a blank ballot) and score ballots become rankings
 // (higher score first, equal scores level, score 0 unranked) or approvals
-// (score above 0).
+// (score above 0). When no conversion is needed the input shares the
+// file's ballots.
 func (file *File) Input(m vote.Method) (*vote.Input, error) {
 	in := &vote.Input{
 		Method:     m,
@@ -195,6 +196,12 @@ func (file *File) Input(m vote.Method) (*vote.Input, error) {
 		return in, nil
 	}
 	n := len(in.Options)
+	if m.Ranked() && !file.Scored || m.Scored() && file.Scored {
+		// Already in the form m reads: share the ballots rather than copy
+		// a million of them.
+		in.Ballots = file.Ballots
+		return in, nil
+	}
 	in.Ballots = make([]vote.Ballot, len(file.Ballots))
 	for i, b := range file.Ballots {
 		nb := vote.Ballot{Weight: b.Weight, Class: b.Class, Delegated: b.Delegated}
