@@ -15,7 +15,9 @@ func TestEveryMethodOverHTTP(t *testing.T) {
 	toks := e.people("m", "workers", "users", "users", "users")
 	abc := []map[string]any{{"key": "a", "label": "A"}, {"key": "b", "label": "B"}, {"key": "c", "label": "C"}}
 	rank := func(keys ...any) map[string]any { return map[string]any{"ranking": keys} }
-	scores := func(a, b, c int) map[string]any { return map[string]any{"scores": map[string]int{"a": a, "b": b, "c": c}} }
+	scores := func(a, b, c int) map[string]any {
+		return map[string]any{"scores": map[string]int{"a": a, "b": b, "c": c}}
+	}
 	cases := []struct {
 		method  string
 		extra   map[string]any
