@@ -361,3 +361,15 @@ func (s *Service) MyBallot(ctx context.Context, a auth.Account, p *Proposal) (Ba
 	err = json.NewDecoder(bytes.NewReader([]byte(content.String))).Decode(&in)
 	return in, err
 }
+
+// InElectorate reports whether the account was in p's electorate when it
+// opened, so a page can offer the vote form only to those who may vote.
+func (s *Service) InElectorate(ctx context.Context, p *Proposal, account int64) (bool, error) {
+	var n int
+	const q = `SELECT COUNT(*) FROM electorate e JOIN members m ON m.id = e.member_id
+		WHERE e.proposal_id = $1 AND m.account_id = $2`
+	if err := s.DB.Read().QueryRowContext(ctx, q, p.ID, account).Scan(&n); err != nil {
+		return false, fmt.Errorf("govern: in electorate: %w", err)
+	}
+	return n > 0, nil
+}

@@ -113,10 +113,14 @@ func (h *handler) proposalPage(r *http.Request, me auth.Account, p *govern.Propo
 		if in == nil && d.Voted {
 			in = &mine
 		}
-		if ok, why := mayVote(p, m); ok {
+		ok, err := h.Govern.InElectorate(ctx, p, me.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			d.Ballot = newBallotForm(p, in)
 		} else {
-			d.VoteNote = why
+			d.VoteNote = whyNotElectorate(p, m)
 		}
 	}
 	votes, err := h.Govern.Votes(ctx, p)
@@ -136,19 +140,16 @@ func (h *handler) proposalPage(r *http.Request, me auth.Account, p *govern.Propo
 	return d, nil
 }
 
-// mayVote tells whether m was in p's electorate when it opened. The
-// domain has no query for it (Cast checks the frozen electorate), so the
-// page uses what it implies: an active member of a voting class who
-// joined before the proposal opened. Cast has the last word.
-func mayVote(p *govern.Proposal, m coop.Member) (bool, string) {
+// whyNotElectorate explains to m why she is not in p's frozen electorate.
+func whyNotElectorate(p *govern.Proposal, m coop.Member) string {
 	voting := slices.ContainsFunc(p.Classes, func(c vote.Class) bool { return c.Key == m.Class })
 	switch {
 	case !voting:
-		return false, "Your class does not vote on this proposal."
+		return "Your class does not vote on this proposal."
 	case p.OpenedAt != nil && m.JoinedAt.After(*p.OpenedAt):
-		return false, "You joined after this proposal opened, so you are not in its electorate."
+		return "You joined after this proposal opened, so you are not in its electorate."
 	}
-	return true, ""
+	return "You were not in this proposal's electorate when it opened."
 }
 
 func quorumText(q vote.Quorum) string {
