@@ -28,7 +28,8 @@ func TestEveryMethodOverHTTP(t *testing.T) {
 		{"schulze", nil, []map[string]any{rank("a", "b", "c"), rank("a", "b", "c"), rank("b", "c", "a"), rank("c", "b", "a"), rank("b", "a", "c")}, []string{"b"}},
 		// a and c lead with 2; b is excluded and its ballot goes on to c.
 		{"irv", nil, []map[string]any{rank("a", "b"), rank("a", "b"), rank("b", "c"), rank("c", "b"), rank("c", "b")}, []string{"c"}},
-		{"borda", nil, []map[string]any{rank("a", "b", "c"), rank("b", "a", "c"), rank("b", "c", "a"), rank("c", "a", "b"), rank("a", "b", "c")}, []string{"b"}},
+		// b 12, a 10, c 8: no tie for the lot to decide.
+		{"borda", nil, []map[string]any{rank("a", "b", "c"), rank("b", "a", "c"), rank("b", "c", "a"), rank("c", "a", "b"), rank("b", "a", "c")}, []string{"b"}},
 		{"stv", map[string]any{"seats": 2}, []map[string]any{rank("a", "b"), rank("a", "b"), rank("a", "c"), rank("c"), rank("c")}, []string{"a", "c"}},
 		// b has the highest total (18 to 11), but 3 of 5 score a above b: a wins the runoff.
 		{"star", nil, []map[string]any{scores(5, 4, 0), scores(5, 4, 0), scores(0, 5, 1), scores(0, 5, 1), scores(1, 0, 5)}, []string{"a"}},
@@ -48,6 +49,9 @@ func TestEveryMethodOverHTTP(t *testing.T) {
 				e.vote(toks[i], id, b)
 			}
 			res := e.closeProposal(toks[0], id)
+			if res["tie_broken"] != nil {
+				t.Errorf("%s: the lot decided between %v; these ballots must not tie", tc.method, res["tie_broken"])
+			}
 			if got := fmt.Sprint(res["winners"]); got != fmt.Sprint(tc.winners) {
 				t.Errorf("%s winners = %s, want %v: %.600s", tc.method, got, tc.winners, res["_raw"])
 			}
