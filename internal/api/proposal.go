@@ -4,12 +4,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"reflect"
 
 	"opencoop/internal/auth"
+	"opencoop/internal/ballotfile"
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
 	"opencoop/internal/govern"
@@ -167,6 +169,46 @@ func (h *handler) result(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("the proposal is %s; its result comes when it closes: %w", p.State, errs.ErrConflict)
 	}
 	return writeJSON(w, http.StatusOK, resultBody(p))
+}
+
+// export serves a closed proposal's ballots as a ballot file that
+// `opencoop tally` recounts to the stored result: ?format=json (default;
+// method, parameters, classes and weights included), blt or preflib (ranked
+// methods only).
+func (h *handler) export(w http.ResponseWriter, r *http.Request) error {
+	_, p, _, err := h.proposal(r)
+	if err != nil {
+		return err
+	}
+	f := ballotfile.Format(r.URL.Query().Get("format"))
+	switch f {
+	case "":
+		f = ballotfile.JSON
+	case ballotfile.JSON:
+	case ballotfile.BLT, ballotfile.PrefLib:
+		if !p.Method.Ranked() {
+			return errs.Invalid("format", "BLT and PrefLib hold rankings; export "+string(p.Method)+" ballots as json")
+		}
+	default:
+		return errs.Invalid("format", "use json, blt or preflib")
+	}
+	file, err := h.Govern.Export(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := ballotfile.Write(&buf, file, f); err != nil {
+		return err
+	}
+	ext := map[ballotfile.Format]string{ballotfile.JSON: "json", ballotfile.BLT: "blt", ballotfile.PrefLib: "toi"}[f]
+	ctype := "text/plain; charset=utf-8"
+	if f == ballotfile.JSON {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="proposal-%d.%s"`, p.ID, ext))
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 // resultBody is the result as the API contract gives it, the proposal's

@@ -59,6 +59,9 @@ type File struct {
 	// Scored reports that ballots carry Scores rather than Rankings.
 	Scored  bool
 	Ballots []vote.Ballot
+	// Voters names each ballot's voter where the file may (the JSON export
+	// of an open ballot); empty for secret ballots and other formats.
+	Voters []string
 	// Options, Classes, Weighting, EmptyClass, Method and Params are set by
 	// the JSON format only; the others imply one class under equal weighting.
 	Options    []vote.Option

@@ -140,6 +140,9 @@ func writeJSON(w io.Writer, f *File) error {
 		Ballots: make([]jsonBallot, len(f.Ballots))}
 	for i, b := range f.Ballots {
 		jb := jsonBallot{Weight: b.Weight, Delegated: b.Delegated, Scores: b.Scores}
+		if i < len(f.Voters) {
+			jb.Voter = f.Voters[i]
+		}
 		if len(f.Classes) > 0 && b.Class >= 0 && b.Class < len(f.Classes) {
 			jb.Class = f.Classes[b.Class].Key
 		}

@@ -6,6 +6,7 @@ package govern
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -94,7 +95,7 @@ func (s *Service) close(ctx context.Context, id int64, actor string) (*Proposal,
 		if p, err = s.load(ctx, tx, nil, id); err != nil {
 			return err
 		}
-		in, err := s.countInput(ctx, tx, p)
+		in, _, err := s.countInput(ctx, tx, p)
 		if err != nil {
 			return err
 		}
@@ -126,8 +127,9 @@ func (s *Service) close(ctx context.Context, id int64, actor string) (*Proposal,
 }
 
 // countInput gathers what vote.Count needs: the frozen classes and
-// electorate, and every ballot as cast.
-func (s *Service) countInput(ctx context.Context, tx *store.Tx, p *Proposal) (*vote.Input, error) {
+// electorate, and every ballot as cast. It also returns each ballot's
+// voter handle, or "" for secret ballots.
+func (s *Service) countInput(ctx context.Context, tx querier, p *Proposal) (*vote.Input, []string, error) {
 	in := &vote.Input{Method: p.Method, Options: p.Options, Params: p.Params, Weighting: p.Weighting,
 		Classes: p.Classes, EmptyClass: p.EmptyClass, ClassMajority: p.ClassMajority, Quorum: p.Quorum, Pass: p.Pass}
 	classIdx := make(map[string]int, len(p.Classes))
@@ -137,14 +139,14 @@ func (s *Service) countInput(ctx context.Context, tx *store.Tx, p *Proposal) (*v
 	in.Electorate = make([]int64, len(p.Classes))
 	rows, err := tx.QueryContext(ctx, `SELECT class_key, SUM(weight), COUNT(*) FROM electorate WHERE proposal_id = $1 GROUP BY class_key`, p.ID)
 	if err != nil {
-		return nil, fmt.Errorf("govern: electorate: %w", err)
+		return nil, nil, fmt.Errorf("govern: electorate: %w", err)
 	}
 	for rows.Next() {
 		var k string
 		var w, n int64
 		if err := rows.Scan(&k, &w, &n); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		if i, ok := classIdx[k]; ok {
 			in.Electorate[i] = w
@@ -152,32 +154,42 @@ func (s *Service) countInput(ctx context.Context, tx *store.Tx, p *Proposal) (*v
 		}
 	}
 	rows.Close()
-	q := `SELECT e.class_key, e.weight, b.content FROM ballots b
-		JOIN electorate e ON e.proposal_id = b.proposal_id AND e.member_id = b.member_id WHERE b.proposal_id = $1`
+	q := `SELECT a.handle, e.class_key, e.weight, b.content FROM ballots b
+		JOIN electorate e ON e.proposal_id = b.proposal_id AND e.member_id = b.member_id
+		JOIN members m ON m.id = b.member_id JOIN accounts a ON a.id = m.account_id
+		WHERE b.proposal_id = $1 ORDER BY a.handle`
 	if p.Secret {
-		q = `SELECT class_key, weight, content FROM secret_ballots WHERE proposal_id = $1`
+		// Ordered by content so that not even the export's order follows
+		// the order of voting.
+		q = `SELECT '', class_key, weight, content FROM secret_ballots WHERE proposal_id = $1 ORDER BY content, class_key`
 	}
 	rows, err = tx.QueryContext(ctx, q, p.ID)
 	if err != nil {
-		return nil, fmt.Errorf("govern: ballots: %w", err)
+		return nil, nil, fmt.Errorf("govern: ballots: %w", err)
 	}
 	defer rows.Close()
+	var voters []string
 	for rows.Next() {
-		var k, content string
+		var voter, k, content string
 		var w int64
-		if err := rows.Scan(&k, &w, &content); err != nil {
-			return nil, fmt.Errorf("govern: scan ballot: %w", err)
+		if err := rows.Scan(&voter, &k, &w, &content); err != nil {
+			return nil, nil, fmt.Errorf("govern: scan ballot: %w", err)
 		}
 		var bi BallotInput
 		if err := json.Unmarshal([]byte(content), &bi); err != nil {
-			return nil, fmt.Errorf("govern: read ballot: %w", err)
+			return nil, nil, fmt.Errorf("govern: read ballot: %w", err)
 		}
 		_, b, err := bi.normalize(p)
 		if err != nil {
-			return nil, fmt.Errorf("govern: stored ballot no longer valid: %w", err)
+			return nil, nil, fmt.Errorf("govern: stored ballot no longer valid: %w", err)
 		}
 		b.Weight, b.Class = w, classIdx[k]
 		in.Ballots = append(in.Ballots, b)
+		voters = append(voters, voter)
 	}
-	return in, rows.Err()
+	return in, voters, rows.Err()
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
