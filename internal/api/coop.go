@@ -8,11 +8,22 @@ import (
 	"strconv"
 
 	"opencoop/internal/audit"
+	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 )
 
 func (h *handler) coop(r *http.Request) (*coop.Coop, error) {
 	return h.Coops.CoopBySlug(r.Context(), r.PathValue("slug"))
+}
+
+// caller returns the signed-in account and the co-op named in the path.
+func (h *handler) caller(r *http.Request) (auth.Account, *coop.Coop, error) {
+	a, err := h.account(r)
+	if err != nil {
+		return a, nil, err
+	}
+	c, err := h.coop(r)
+	return a, c, err
 }
 
 func (h *handler) listCoops(w http.ResponseWriter, r *http.Request) error {
@@ -57,11 +68,7 @@ func (h *handler) showCoop(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) createInvitation(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -78,11 +85,7 @@ func (h *handler) createInvitation(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *handler) listInvitations(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -97,11 +100,7 @@ func (h *handler) listInvitations(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (h *handler) join(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -120,11 +119,7 @@ func (h *handler) join(w http.ResponseWriter, r *http.Request) error {
 
 // listMembers shows the members by class to members only.
 func (h *handler) listMembers(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -142,11 +137,7 @@ func (h *handler) listMembers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) leave(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -158,11 +149,7 @@ func (h *handler) leave(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) updateMember(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -180,11 +167,7 @@ func (h *handler) updateMember(w http.ResponseWriter, r *http.Request) error {
 // listAudit shows a co-op's audit log to its members, newest first, a page
 // of ?limit= (default 100, at most 1000) events below ?before=.
 func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}

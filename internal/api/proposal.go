@@ -18,11 +18,7 @@ import (
 )
 
 func (h *handler) createProposal(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -38,11 +34,7 @@ func (h *handler) createProposal(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) listProposals(w http.ResponseWriter, r *http.Request) error {
-	a, err := h.account(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	a, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
