@@ -25,11 +25,7 @@ const auditPageSize = 50
 
 // listAudit shows a co-op's audit chain to its members, newest first.
 func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}

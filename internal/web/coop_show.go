@@ -78,11 +78,7 @@ func (h *handler) showCoop(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) leave(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}

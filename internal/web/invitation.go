@@ -35,11 +35,7 @@ type invitationRow struct {
 // listInvitations shows a secretary the form for new codes and every code
 // with its join link.
 func (h *handler) listInvitations(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -74,11 +70,7 @@ func (h *handler) fillInvitations(r *http.Request, c *coop.Coop, me auth.Account
 }
 
 func (h *handler) createInvitation(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,7 @@ type memberGroup struct {
 // listMembers shows a co-op's members by class to its members; a
 // secretary gets a form per member to change class, state and office.
 func (h *handler) listMembers(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -65,11 +61,7 @@ func (h *handler) membersPage(r *http.Request, c *coop.Coop, me coop.Member) (me
 // updateMember is a secretary's change to one membership. The form sends
 // all three fields; an unticked secretary box means "not a secretary".
 func (h *handler) updateMember(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}

@@ -76,11 +76,7 @@ var passChoices = []choice{
 const defaultOpen = 7 * 24 * time.Hour
 
 func (h *handler) proposalForm(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}
@@ -137,11 +133,7 @@ func atoiField(v *errs.ValidationError, field, s string) int {
 }
 
 func (h *handler) createProposal(w http.ResponseWriter, r *http.Request) error {
-	me, err := h.me(r)
-	if err != nil {
-		return err
-	}
-	c, err := h.coop(r)
+	me, c, err := h.caller(r)
 	if err != nil {
 		return err
 	}

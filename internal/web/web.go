@@ -257,6 +257,16 @@ func (h *handler) coop(r *http.Request) (*coop.Coop, error) {
 	return h.Coops.CoopBySlug(r.Context(), r.PathValue("slug"))
 }
 
+// caller returns the signed-in account and the co-op named in the path.
+func (h *handler) caller(r *http.Request) (auth.Account, *coop.Coop, error) {
+	me, err := h.me(r)
+	if err != nil {
+		return me, nil, err
+	}
+	c, err := h.coop(r)
+	return me, c, err
+}
+
 // localNext returns next if it is a path on this site, else "/": the
 // sign-in page must not send anyone elsewhere.
 func localNext(next string) string {
