@@ -13,15 +13,6 @@ import (
 	"opencoop/internal/vote"
 )
 
-// ReadBLT reads a BLT file.
-func ReadBLT(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("ballotfile: read: %w", err)
-	}
-	return ParseBLT(data)
-}
-
 // ParseBLT parses the BLT format of OpenSTV and Droop:
 //
 //	4 2            candidates and seats

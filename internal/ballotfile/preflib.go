@@ -13,15 +13,6 @@ import (
 	"opencoop/internal/vote"
 )
 
-// ReadPrefLib reads a PrefLib order file (.soc, .soi, .toc, .toi).
-func ReadPrefLib(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("ballotfile: read: %w", err)
-	}
-	return ParsePrefLib(data)
-}
-
 // ParsePrefLib parses a PrefLib order file in the current format (header
 // lines "# KEY: value", data lines "COUNT: ORDER" such as "13: 1,{4,3},2")
 // or the legacy one (a first line with the number of alternatives, then

@@ -16,15 +16,6 @@ import (
 	"opencoop/internal/vote"
 )
 
-// ReadStarCSV reads a star.vote CSV export.
-func ReadStarCSV(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("ballotfile: read: %w", err)
-	}
-	return ParseStarCSV(data)
-}
-
 // ParseStarCSV parses a star.vote CSV export: a header
 // "voterID,voteTime,pollID,<candidate>…" and one ballot per row with integer
 // scores (an empty cell scores 0). HTML entities in candidate names, as

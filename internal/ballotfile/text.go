@@ -13,15 +13,6 @@ import (
 	"opencoop/internal/vote"
 )
 
-// ReadText reads the simple text format.
-func ReadText(r io.Reader) (*File, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("ballotfile: read: %w", err)
-	}
-	return ParseText(data)
-}
-
 // ParseText parses the simple hand-written format of
 // testdata/elections/README.md:
 //
