@@ -38,9 +38,8 @@ func countBorda(in *Input) (*Result, error) {
 	}
 	r := newResult(in, pts)
 	fill(r, in, pts, base.cw)
-	r.Rule = quorumRule(in) + fmt.Sprintf("truncated Borda: %d points for a first preference down to 1, unranked 0; level options end the ballot", n)
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	r.Rule = fmt.Sprintf("truncated Borda: %d points for a first preference down to 1, unranked 0; level options end the ballot", n)
+	if r.missedQuorum() {
 		return r, nil
 	}
 	r.Rounds = []Round{{Number: 1, Counts: r.Weighted}}

@@ -70,16 +70,14 @@ func (p *pile) move(in *Input, i int32, live []bool) int {
 // the rounds (at most C), C the candidates and K the classes. Memory:
 // O(B + C·K) beyond the ballots.
 func countIRV(in *Input) (*Result, error) {
-	base, err := prepareRanked(in)
+	base, r, err := startRanked(in)
 	if err != nil {
 		return nil, err
 	}
-	r := rankedResult(in, base)
-	r.Rule = quorumRule(in) + "instant runoff: more than half of the continuing ballots wins; " +
+	r.Rule = "instant runoff: more than half of the continuing ballots wins; " +
 		"trailing candidates excluded together while their sum is below the next; " +
 		"level options among the continuing ones exhaust the ballot"
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	if r.missedQuorum() {
 		return r, nil
 	}
 	n := len(in.Options)

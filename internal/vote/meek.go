@@ -168,16 +168,14 @@ func countMeek(in *Input) (*Result, error) {
 	if err := checkWeight(in, meekUnit); err != nil {
 		return nil, err
 	}
-	base, err := prepareRanked(in)
+	base, r, err := startRanked(in)
 	if err != nil {
 		return nil, err
 	}
-	r := rankedResult(in, base)
 	seats := max(in.Params.Seats, 1)
-	r.Rule = quorumRule(in) + fmt.Sprintf("single transferable vote, %d seat(s), Meek's method "+
+	r.Rule = fmt.Sprintf("single transferable vote, %d seat(s), Meek's method "+
 		"(PR Foundation reference rule: 9-decimal fixed point, dynamic Droop quota, omega 0.000001)", seats)
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	if r.missedQuorum() {
 		return r, nil
 	}
 	n := len(in.Options)

@@ -203,12 +203,17 @@ func countRanked(in *Input) (*Result, error) {
 	return nil, fmt.Errorf("%w %q", ErrMethod, in.Method)
 }
 
-// rankedResult builds the common part of a ranked result: classes, the
-// weighted first preferences (or whatever b.t holds) and participation.
-func rankedResult(in *Input, b *rankedBase) *Result {
-	r := newResult(in, b.t)
-	fill(r, in, b.t, b.cw)
-	return r
+// startRanked reads the rankings and sets up the result with the classes,
+// participation and first preferences: the common start of the ranked
+// methods.
+func startRanked(in *Input) (*rankedBase, *Result, error) {
+	base, err := prepareRanked(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := newResult(in, base.t)
+	fill(r, in, base.t, base.cw)
+	return base, r, nil
 }
 
 // numMap turns per-option exact totals into a map by option key, leaving

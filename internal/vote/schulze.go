@@ -26,11 +26,10 @@ import (
 // options (the pairwise counts, then Floyd-Warshall widest paths), and
 // O(C²·K) rationals for K classes.
 func countSchulze(in *Input) (*Result, error) {
-	base, err := prepareRanked(in)
+	base, r, err := startRanked(in)
 	if err != nil {
 		return nil, err
 	}
-	r := rankedResult(in, base)
 	n := len(in.Options)
 	idx := optionIndex(in.Options)
 	def := -1
@@ -49,12 +48,11 @@ func countSchulze(in *Input) (*Result, error) {
 			return nil, fmt.Errorf("%w: majority ratio %d:1 for %q", ErrInput, v, k)
 		}
 	}
-	r.Rule = quorumRule(in) + "Schulze (winning votes), level rankings allowed"
+	r.Rule = "Schulze (winning votes), level rankings allowed"
 	if def >= 0 {
 		r.Rule += fmt.Sprintf("; every option must defeat the default option %q by its majority ratio (Debian A.6)", in.Params.DefaultOption)
 	}
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	if r.missedQuorum() {
 		return r, nil
 	}
 

@@ -46,16 +46,14 @@ func countScottish(in *Input) (*Result, error) {
 	if err := checkWeight(in, scotUnit); err != nil {
 		return nil, err
 	}
-	base, err := prepareRanked(in)
+	base, r, err := startRanked(in)
 	if err != nil {
 		return nil, err
 	}
-	r := rankedResult(in, base)
 	seats := max(in.Params.Seats, 1)
-	r.Rule = quorumRule(in) + fmt.Sprintf("single transferable vote, %d seat(s), Scottish rules (SSI 2007/42 rules 45-52): "+
+	r.Rule = fmt.Sprintf("single transferable vote, %d seat(s), Scottish rules (SSI 2007/42 rules 45-52): "+
 		"Droop quota, weighted inclusive Gregory transfers truncated to 5 decimals", seats)
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	if r.missedQuorum() {
 		return r, nil
 	}
 	n := len(in.Options)

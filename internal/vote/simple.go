@@ -155,7 +155,6 @@ func countYesNo(in *Input) (*Result, error) {
 	if in.Method == Consent {
 		r.Rule += fmt.Sprintf(", and at most %d block(s)", in.Params.AllowedBlocks)
 	}
-	r.Rule = quorumRule(in) + r.Rule
 
 	switch {
 	case !r.Participation.Quorate:
@@ -304,17 +303,16 @@ func countTotals(in *Input) (*Result, error) {
 	r := newResult(in, t)
 	cw := weigh(in, t.valid)
 	fill(r, in, t, cw)
-	r.Rule = quorumRule(in) + "highest weighted total"
+	r.Rule = "highest weighted total"
 	if in.Method == Meeting {
-		r.Rule = quorumRule(in) + "most yes, then most maybe"
+		r.Rule = "most yes, then most maybe"
 		mw := make(map[string]Num, n)
 		for o, opt := range opts {
 			mw[opt.Key] = NumRat(cw.total(column(maybe.counts, o)))
 		}
 		r.Extra = map[string]any{"maybe": mw}
 	}
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	if r.missedQuorum() {
 		return r, nil
 	}
 	var best []string

@@ -4,6 +4,7 @@
 package vote
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -230,6 +231,34 @@ func TestInvalidBallotsRefused(t *testing.T) {
 		in.Options, in.Classes, in.Weighting = opts, one, Equal
 		if _, err := Count(&in); err == nil {
 			t.Errorf("Count(%s, %+v) accepted an invalid ballot", in.Method, in.Ballots)
+		}
+	}
+}
+
+// TestQuorumInEveryRule: whatever the method, the rule applied names the
+// quorum first, and a missed quorum stops the count as not quorate.
+func TestQuorumInEveryRule(t *testing.T) {
+	abc := []Option{{"a", "A"}, {"b", "B"}, {"c", "C"}}
+	for _, tc := range []struct {
+		in   Input
+		want Outcome
+	}{
+		{Input{Method: YesNo, Options: FixedOptions(YesNo), Ballots: yn([3]int{1, 0, 0})}, NotQuorate},
+		{Input{Method: IRV, Options: abc, Ballots: []Ballot{{Weight: 1, Ranking: Strict(0, 1)}}}, NotQuorate},
+		{Input{Method: Schulze, Options: abc, Ballots: []Ballot{{Weight: 3, Ranking: Strict(2, 0)}}}, Decided},
+		{Input{Method: Approval, Options: abc, Ballots: []Ballot{{Weight: 3, Choices: []int{1}}}}, Decided},
+	} {
+		tc.in.Classes, tc.in.Weighting = []Class{{"m", 100}}, Equal
+		tc.in.Quorum, tc.in.Electorate = Quorum{Percent: 30}, []int64{10}
+		r, err := Count(&tc.in)
+		if err != nil {
+			t.Fatalf("Count(%s): %v", tc.in.Method, err)
+		}
+		if !strings.HasPrefix(r.Rule, "quorum 30% of the electorate; ") || len(r.Rule) < 40 {
+			t.Errorf("Count(%s).Rule = %q, want the quorum, then the method's rule", tc.in.Method, r.Rule)
+		}
+		if r.Outcome != tc.want {
+			t.Errorf("Count(%s) with %d of 10 voting: %s, want %s", tc.in.Method, r.Participation.Voted, r.Outcome, tc.want)
 		}
 	}
 }

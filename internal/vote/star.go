@@ -55,10 +55,9 @@ func countSTAR(in *Input) (*Result, error) {
 	cw := weigh(in, t.valid)
 	r := newResult(in, t)
 	fill(r, in, t, cw)
-	r.Rule = quorumRule(in) + fmt.Sprintf("STAR: scores %d..%d, the two highest totals go to a runoff won by whoever more ballots score higher; "+
+	r.Rule = fmt.Sprintf("STAR: scores %d..%d, the two highest totals go to a runoff won by whoever more ballots score higher; "+
 		"ties by total, then top scores, then lot", lo, hi)
-	if !r.Participation.Quorate {
-		r.Outcome = NotQuorate
+	if r.missedQuorum() {
 		return r, nil
 	}
 	totals := make([]*big.Rat, n)

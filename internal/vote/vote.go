@@ -272,13 +272,32 @@ func Count(in *Input) (*Result, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	var r *Result
+	var err error
 	switch in.Method {
 	case Consent, YesNo:
-		return countYesNo(in)
+		r, err = countYesNo(in)
 	case Choice, Approval, Score, Dot, Meeting:
-		return countTotals(in)
+		r, err = countTotals(in)
+	default:
+		r, err = countRanked(in)
 	}
-	return countRanked(in)
+	if err != nil {
+		return nil, err
+	}
+	// Every method's rule begins with the quorum it was held to.
+	r.Rule = quorumRule(in) + r.Rule
+	return r, nil
+}
+
+// missedQuorum marks r not quorate when participation fell short, and
+// reports whether it did, so a method can stop before counting.
+func (r *Result) missedQuorum() bool {
+	if r.Participation.Quorate {
+		return false
+	}
+	r.Outcome = NotQuorate
+	return true
 }
 
 // Outcome is what a count decided.
