@@ -13,44 +13,30 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"opencoop/internal/app"
 	"opencoop/internal/auth"
-	"opencoop/internal/coop"
 	"opencoop/internal/errs"
-	"opencoop/internal/govern"
-	"opencoop/internal/store"
 )
 
-// Services are the domain services the API calls.
-type Services struct {
-	DB     *store.DB
-	Auth   *auth.Service
-	Coops  *coop.Service
-	Govern *govern.Service
-	Logger *slog.Logger
-	// BaseURL is the instance's public address, for invitation links.
-	BaseURL string
-}
-
 type handler struct {
-	*Services
+	*app.Services
 	routes []string
 }
 
 // Routes returns the "METHOD /path" patterns the API registers, for the
 // OpenAPI test.
 func Routes() []string {
-	h := &handler{Services: &Services{}}
+	h := &handler{Services: &app.Services{}}
 	h.register(http.NewServeMux())
 	return h.routes
 }
 
 // Register adds the API's routes to mux.
-func Register(mux *http.ServeMux, s *Services) {
+func Register(mux *http.ServeMux, s *app.Services) {
 	h := &handler{Services: s}
 	h.register(mux)
 }

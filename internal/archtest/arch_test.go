@@ -69,8 +69,9 @@ func load(t *testing.T) map[string]*pkg {
 }
 
 // TestImportRules holds DESIGN.md's import rules: vote (and money) are
-// pure; domain packages never import the HTTP faces; store and audit import
-// no domain package; web and api never import each other.
+// pure; domain packages and app, which wires them, never import the HTTP
+// faces; store and audit import no domain package; web and api never import
+// each other.
 func TestImportRules(t *testing.T) {
 	pkgs := load(t)
 	faces := []string{"web", "api", "server", "cli"}
@@ -80,6 +81,7 @@ func TestImportRules(t *testing.T) {
 		"money": {"*"},
 		"store": append(append([]string{}, domains...), faces...),
 		"audit": append(append([]string{}, domains...), faces...),
+		"app":   faces,
 		"web":   {"api", "server", "cli"},
 		"api":   {"web", "server", "cli"},
 	}

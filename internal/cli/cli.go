@@ -127,7 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := server.NewApp(db, time.Now, key, logger, strings.TrimSuffix(*baseURL, "/"))
 	app.SecureCookies = *secure
 	if *withDemo {
-		created, err := demo.Seed(ctx, app)
+		created, err := demo.Seed(ctx, app.Services)
 		if err != nil {
 			logger.Error("creating the demo co-op", "err", err)
 			return 1

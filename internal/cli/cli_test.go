@@ -51,7 +51,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := server.NewApp(db, time.Now, make([]byte, 32), slog.New(slog.DiscardHandler), "http://x")
-	if _, err := demo.Seed(ctx, app); err != nil {
+	if _, err := demo.Seed(ctx, app.Services); err != nil {
 		t.Fatalf("demo.Seed: %v", err)
 	}
 	db.Close()

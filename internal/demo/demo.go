@@ -13,11 +13,11 @@ import (
 	"fmt"
 	"time"
 
+	"opencoop/internal/app"
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
 	"opencoop/internal/govern"
-	"opencoop/internal/server"
 	"opencoop/internal/vote"
 )
 
@@ -34,24 +34,24 @@ var Handles = []string{"ada", "ben", "chloe", "dev", "ema", "farid", "gwen", "hu
 func classOf(i int) string { return []string{"workers", "users", "supporters"}[i%3] }
 
 // Seed creates the demo co-op unless it exists, and reports whether it did.
-func Seed(ctx context.Context, app *server.App) (bool, error) {
-	if _, err := app.Coops.CoopBySlug(ctx, Slug); err == nil {
+func Seed(ctx context.Context, s *app.Services) (bool, error) {
+	if _, err := s.Coops.CoopBySlug(ctx, Slug); err == nil {
 		return false, nil
 	} else if !errors.Is(err, errs.ErrNotFound) {
 		return false, err
 	}
 	accounts := make([]auth.Account, len(Handles))
 	for i, h := range Handles {
-		a, err := app.Auth.CreateAccount(ctx, auth.NewAccount{Handle: h, Name: titled(h), Email: h + "@riverside.example", Password: Password})
+		a, err := s.Auth.CreateAccount(ctx, auth.NewAccount{Handle: h, Name: titled(h), Email: h + "@riverside.example", Password: Password})
 		if errors.Is(err, errs.ErrConflict) {
-			a, err = app.Auth.AccountByHandle(ctx, h)
+			a, err = s.Auth.AccountByHandle(ctx, h)
 		}
 		if err != nil {
 			return false, fmt.Errorf("demo: account %s: %w", h, err)
 		}
 		accounts[i] = a
 	}
-	c, err := app.Coops.Found(ctx, accounts[0], coop.NewCoop{
+	c, err := s.Coops.Found(ctx, accounts[0], coop.NewCoop{
 		Slug: Slug, Name: "Riverside Bakery", Preset: "somerset", FounderClass: "workers",
 		Purpose: "Bake good bread for the neighbourhood at fair prices, pay the bakers a living wage, and keep the old mill open for everyone.",
 		Classes: []coop.ClassSpec{
@@ -65,15 +65,15 @@ func Seed(ctx context.Context, app *server.App) (bool, error) {
 	}
 	for i := 1; i < len(accounts); i++ {
 		one := 1
-		inv, err := app.Coops.Invite(ctx, c, accounts[0], coop.NewInvitation{Class: classOf(i), Uses: &one})
+		inv, err := s.Coops.Invite(ctx, c, accounts[0], coop.NewInvitation{Class: classOf(i), Uses: &one})
 		if err != nil {
 			return false, fmt.Errorf("demo: invite: %w", err)
 		}
-		if _, err := app.Coops.Join(ctx, c, accounts[i], inv.Code); err != nil {
+		if _, err := s.Coops.Join(ctx, c, accounts[i], inv.Code); err != nil {
 			return false, fmt.Errorf("demo: join %s: %w", Handles[i], err)
 		}
 	}
-	week := app.Govern.Now().Add(7 * 24 * time.Hour)
+	week := s.Govern.Now().Add(7 * 24 * time.Hour)
 	type ballot = govern.BallotInput
 	choice := func(s string) ballot { return ballot{Choice: &s} }
 	proposals := []struct {
@@ -100,17 +100,17 @@ func Seed(ctx context.Context, app *server.App) (bool, error) {
 	}
 	for _, pr := range proposals {
 		pr.n.ClosesAt = week
-		p, err := app.Govern.Create(ctx, c, accounts[0], pr.n)
+		p, err := s.Govern.Create(ctx, c, accounts[0], pr.n)
 		if err != nil {
 			return false, fmt.Errorf("demo: propose %q: %w", pr.n.Title, err)
 		}
 		for i, b := range pr.ballots {
-			if _, err := app.Govern.Cast(ctx, accounts[i], p.ID, b); err != nil {
+			if _, err := s.Govern.Cast(ctx, accounts[i], p.ID, b); err != nil {
 				return false, fmt.Errorf("demo: %s votes on %q: %w", Handles[i], pr.n.Title, err)
 			}
 		}
 		if pr.close {
-			if _, err := app.Govern.Close(ctx, c, accounts[0], p.ID); err != nil {
+			if _, err := s.Govern.Close(ctx, c, accounts[0], p.ID); err != nil {
 				return false, fmt.Errorf("demo: close %q: %w", pr.n.Title, err)
 			}
 		}

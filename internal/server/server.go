@@ -24,39 +24,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"opencoop/internal/api"
-	"opencoop/internal/auth"
-	"opencoop/internal/coop"
-	"opencoop/internal/govern"
+	"opencoop/internal/app"
 	"opencoop/internal/store"
 	"opencoop/internal/web"
 )
 
-// App holds the services of one instance.
+// App is one instance: its services, served over HTTP.
 type App struct {
-	DB     *store.DB
-	Auth   *auth.Service
-	Coops  *coop.Service
-	Govern *govern.Service
-	Logger *slog.Logger
-	// BaseURL is the public address, e.g. http://127.0.0.1:8080.
-	BaseURL string
-	// SecureCookies marks session cookies Secure (behind HTTPS).
-	SecureCookies bool
+	*app.Services
 }
 
-// NewApp builds the services on db. now is the clock (time.Now in
-// production); ballotKey keys secret ballots' voter tags and must not be
-// kept in the database.
+// NewApp builds the instance's services; see [app.New].
 func NewApp(db *store.DB, now func() time.Time, ballotKey []byte, logger *slog.Logger, baseURL string) *App {
-	coops := &coop.Service{DB: db, Now: now}
-	return &App{
-		DB:      db,
-		Auth:    auth.NewService(db, now),
-		Coops:   coops,
-		Govern:  &govern.Service{DB: db, Coops: coops, Now: now, BallotKey: ballotKey},
-		Logger:  logger,
-		BaseURL: baseURL,
-	}
+	return &App{app.New(db, now, ballotKey, logger, baseURL)}
 }
 
 // BallotKey reads the secret-ballot key from dir, creating it on first use.
@@ -84,9 +64,8 @@ func BallotKey(dir string) ([]byte, error) {
 // behind the middleware chain.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	api.Register(mux, &api.Services{DB: a.DB, Auth: a.Auth, Coops: a.Coops, Govern: a.Govern, Logger: a.Logger, BaseURL: a.BaseURL})
-	web.Register(mux, &web.Services{DB: a.DB, Auth: a.Auth, Coops: a.Coops, Govern: a.Govern, Logger: a.Logger,
-		BaseURL: a.BaseURL, SecureCookies: a.SecureCookies})
+	api.Register(mux, a.Services)
+	web.Register(mux, a.Services)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

@@ -15,39 +15,24 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"opencoop/internal/app"
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
-	"opencoop/internal/govern"
-	"opencoop/internal/store"
 )
 
-// Services are the domain services the pages call.
-type Services struct {
-	DB     *store.DB
-	Auth   *auth.Service
-	Coops  *coop.Service
-	Govern *govern.Service
-	Logger *slog.Logger
-	// BaseURL is the instance's public address, for invitation links.
-	BaseURL string
-	// SecureCookies marks the session cookie Secure (behind HTTPS).
-	SecureCookies bool
-}
-
 type handler struct {
-	*Services
+	*app.Services
 	tmpl *templates
 }
 
 // Register adds every page route and the static files to mux.
-func Register(mux *http.ServeMux, s *Services) {
+func Register(mux *http.ServeMux, s *app.Services) {
 	h := &handler{Services: s, tmpl: mustParseTemplates()}
 	handle := func(pattern string, fn func(w http.ResponseWriter, r *http.Request) error) {
 		mux.Handle(pattern, h.adapt(fn))

@@ -15,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"opencoop/internal/auth"
-	"opencoop/internal/coop"
-	"opencoop/internal/govern"
+	"opencoop/internal/app"
 	"opencoop/internal/storetest"
 )
 
@@ -29,11 +27,7 @@ func newSite(t *testing.T) *httptest.Server {
 	t.Helper()
 	db := storetest.Open(t)
 	clock := func() time.Time { return now }
-	coops := &coop.Service{DB: db, Now: clock}
-	s := &Services{DB: db, Auth: auth.NewService(db, clock), Coops: coops,
-		Govern:  &govern.Service{DB: db, Coops: coops, Now: clock, BallotKey: []byte("0123456789abcdef0123456789abcdef")},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BaseURL: "http://opencoop.test"}
+	s := app.New(db, clock, []byte("0123456789abcdef0123456789abcdef"), slog.New(slog.DiscardHandler), "http://opencoop.test")
 	mux := http.NewServeMux()
 	Register(mux, s)
 	srv := httptest.NewServer(mux)

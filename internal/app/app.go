@@ -1,0 +1,47 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+// Package app builds one instance's domain services. The faces (api, web,
+// cli) and the server all take the same [Services], so a new domain service
+// is added in one place.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"opencoop/internal/auth"
+	"opencoop/internal/coop"
+	"opencoop/internal/govern"
+	"opencoop/internal/store"
+)
+
+// Services are the domain services of one instance and the settings its
+// faces share.
+type Services struct {
+	DB     *store.DB
+	Auth   *auth.Service
+	Coops  *coop.Service
+	Govern *govern.Service
+	Logger *slog.Logger
+	// BaseURL is the public address, e.g. http://127.0.0.1:8080, for
+	// invitation links.
+	BaseURL string
+	// SecureCookies marks session cookies Secure (behind HTTPS).
+	SecureCookies bool
+}
+
+// New builds the services on db. now is the clock (time.Now in
+// production); ballotKey keys secret ballots' voter tags and must not be
+// kept in the database.
+func New(db *store.DB, now func() time.Time, ballotKey []byte, logger *slog.Logger, baseURL string) *Services {
+	coops := &coop.Service{DB: db, Now: now}
+	return &Services{
+		DB:      db,
+		Auth:    auth.NewService(db, now),
+		Coops:   coops,
+		Govern:  &govern.Service{DB: db, Coops: coops, Now: now, BallotKey: ballotKey},
+		Logger:  logger,
+		BaseURL: baseURL,
+	}
+}
