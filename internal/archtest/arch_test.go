@@ -75,15 +75,16 @@ func load(t *testing.T) map[string]*pkg {
 func TestImportRules(t *testing.T) {
 	pkgs := load(t)
 	faces := []string{"web", "api", "server", "cli"}
-	domains := []string{"coop", "govern", "auth", "ledger", "budget", "shares", "pool", "value", "commons", "datacoop"}
+	domains := []string{"coop", "govern", "auth", "ledger", "budget", "shares", "pool", "value", "commons", "datacoop", "meeting"}
 	forbid := map[string][]string{
-		"vote":  {"*"},
-		"money": {"*"},
-		"store": append(append([]string{}, domains...), faces...),
-		"audit": append(append([]string{}, domains...), faces...),
-		"app":   faces,
-		"web":   {"api", "server", "cli"},
-		"api":   {"web", "server", "cli"},
+		"vote":   {"*"},
+		"money":  {"*"},
+		"store":  append(append([]string{}, domains...), faces...),
+		"audit":  append(append([]string{}, domains...), faces...),
+		"app":    faces,
+		"record": append(append([]string{"store", "audit"}, domains...), faces...),
+		"web":    {"api", "server", "cli"},
+		"api":    {"web", "server", "cli"},
 	}
 	for _, d := range domains {
 		forbid[d] = faces

@@ -23,17 +23,31 @@ import (
 
 // Coop is an open co-operative.
 type Coop struct {
-	ID         int64     `json:"-"`
-	Slug       string    `json:"slug"`
-	Name       string    `json:"name"`
-	Purpose    string    `json:"purpose"`
-	Preset     string    `json:"preset"`
-	Currency   string    `json:"currency"`
-	NoticeDays int       `json:"notice_days"`
-	ProxyLimit int       `json:"proxy_limit"`
-	CreatedAt  time.Time `json:"created_at"`
-	Classes    []Class   `json:"classes"`
+	ID         int64  `json:"-"`
+	Slug       string `json:"slug"`
+	Name       string `json:"name"`
+	Purpose    string `json:"purpose"`
+	Preset     string `json:"preset"`
+	Currency   string `json:"currency"`
+	NoticeDays int    `json:"notice_days"`
+	ProxyLimit int    `json:"proxy_limit"`
+	// Delegation holds the liquid-delegation settings (RULES.md 2.4).
+	Delegation DelegationRules `json:"delegation"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Classes    []Class         `json:"classes"`
 }
+
+// DelegationRules are a co-op's liquid-delegation settings (RULES.md 2.4).
+type DelegationRules struct {
+	Enabled bool `json:"enabled"`
+	// WithinClassOnly refuses delegating to a member of another class.
+	WithinClassOnly bool `json:"within_class_only"`
+	// Cap is how many members may delegate to one trustee; 0 is no cap.
+	Cap int `json:"cap"`
+}
+
+// DefaultDelegation is what a new co-op starts with: on, across classes, no cap.
+var DefaultDelegation = DelegationRules{Enabled: true}
 
 // Class is a stakeholder class (RULES.md 1). Weight is its control weight in
 // percent; the weights of voting classes sum to 100.
@@ -107,6 +121,8 @@ type NewCoop struct {
 	Currency     string      `json:"currency"`
 	NoticeDays   *int        `json:"notice_days"`
 	ProxyLimit   *int        `json:"proxy_limit"`
+	// Delegation defaults to DefaultDelegation.
+	Delegation *DelegationRules `json:"delegation"`
 }
 
 // ClassSpec is a class as a founder gives it; Votes defaults to true.
@@ -151,12 +167,7 @@ func (n *NewCoop) validate() ([]Class, error) {
 	if !currencyRE.MatchString(n.Currency) {
 		v.Add("currency", "give an ISO 4217 code such as EUR")
 	}
-	if n.NoticeDays != nil && (*n.NoticeDays < 0 || *n.NoticeDays > 365) {
-		v.Add("notice_days", "give 0 to 365 days")
-	}
-	if n.ProxyLimit != nil && (*n.ProxyLimit < 0 || *n.ProxyLimit > 1000) {
-		v.Add("proxy_limit", "give 0 to 1000")
-	}
+	validateSettings(&v, Settings{NoticeDays: n.NoticeDays, ProxyLimit: n.ProxyLimit, Delegation: n.Delegation})
 	defaults, ok := Presets[n.Preset]
 	if !ok {
 		v.Add("preset", "choose one of "+strings.Join(PresetNames, ", "))
@@ -229,7 +240,10 @@ func (s *Service) Found(ctx context.Context, founder auth.Account, n NewCoop) (*
 	}
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	c := &Coop{Slug: n.Slug, Name: n.Name, Purpose: n.Purpose, Preset: n.Preset, Currency: n.Currency,
-		NoticeDays: 14, ProxyLimit: 1, CreatedAt: now}
+		NoticeDays: 14, ProxyLimit: 1, Delegation: DefaultDelegation, CreatedAt: now}
+	if n.Delegation != nil {
+		c.Delegation = *n.Delegation
+	}
 	if n.NoticeDays != nil {
 		c.NoticeDays = *n.NoticeDays
 	}
@@ -237,10 +251,11 @@ func (s *Service) Found(ctx context.Context, founder auth.Account, n NewCoop) (*
 		c.ProxyLimit = *n.ProxyLimit
 	}
 	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
-		const q = `INSERT INTO coops (slug, name, purpose, preset, currency, notice_days, proxy_limit, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
+		const q = `INSERT INTO coops (slug, name, purpose, preset, currency, notice_days, proxy_limit, created_by, created_at,
+				delegation, delegation_within_class, delegation_cap)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`
 		err := tx.QueryRowContext(ctx, q, c.Slug, c.Name, c.Purpose, c.Preset, c.Currency, c.NoticeDays,
-			c.ProxyLimit, founder.ID, now).Scan(&c.ID)
+			c.ProxyLimit, founder.ID, now, c.Delegation.Enabled, c.Delegation.WithinClassOnly, c.Delegation.Cap).Scan(&c.ID)
 		if store.IsUniqueViolation(err) {
 			return fmt.Errorf("the slug %q is taken: %w", c.Slug, errs.ErrConflict)
 		}
@@ -272,7 +287,8 @@ func (s *Service) Found(ctx context.Context, founder auth.Account, n NewCoop) (*
 	return c, nil
 }
 
-const selectCoop = `SELECT id, slug, name, purpose, preset, currency, notice_days, proxy_limit, created_at FROM coops`
+const selectCoop = `SELECT id, slug, name, purpose, preset, currency, notice_days, proxy_limit, created_at,
+	delegation, delegation_within_class, delegation_cap FROM coops`
 
 // CoopBySlug returns the co-op with its classes, or errs.ErrNotFound.
 func (s *Service) CoopBySlug(ctx context.Context, slug string) (*Coop, error) {
@@ -287,7 +303,8 @@ func (s *Service) CoopByID(ctx context.Context, id int64) (*Coop, error) {
 func (s *Service) coopWhere(ctx context.Context, where string, arg any) (*Coop, error) {
 	var c Coop
 	err := s.DB.Read().QueryRowContext(ctx, selectCoop+` WHERE `+where, arg).Scan(&c.ID, &c.Slug, &c.Name,
-		&c.Purpose, &c.Preset, &c.Currency, &c.NoticeDays, &c.ProxyLimit, &c.CreatedAt)
+		&c.Purpose, &c.Preset, &c.Currency, &c.NoticeDays, &c.ProxyLimit, &c.CreatedAt,
+		&c.Delegation.Enabled, &c.Delegation.WithinClassOnly, &c.Delegation.Cap)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("no co-op %v: %w", arg, errs.ErrNotFound)
 	}
@@ -342,4 +359,64 @@ func (s *Service) ListCoops(ctx context.Context, account int64, limit int) ([]Su
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Settings are the rules a co-op's secretaries may change after founding;
+// nil fields stay as they are.
+type Settings struct {
+	NoticeDays *int             `json:"notice_days"`
+	ProxyLimit *int             `json:"proxy_limit"`
+	Delegation *DelegationRules `json:"delegation"`
+}
+
+func validateSettings(v *errs.ValidationError, s Settings) {
+	if s.NoticeDays != nil && (*s.NoticeDays < 0 || *s.NoticeDays > 365) {
+		v.Add("notice_days", "give 0 to 365 days")
+	}
+	if s.ProxyLimit != nil && (*s.ProxyLimit < 0 || *s.ProxyLimit > 1000) {
+		v.Add("proxy_limit", "give 0 to 1000")
+	}
+	if s.Delegation != nil && (s.Delegation.Cap < 0 || s.Delegation.Cap > 1_000_000) {
+		v.Add("delegation.cap", "give 0 (no cap) to 1000000")
+	}
+}
+
+// UpdateSettings changes c's settings; only a secretary may. Delegations
+// already made stay; the new rules apply to new ones and, for
+// within_class_only, to every count from now on.
+func (s *Service) UpdateSettings(ctx context.Context, c *Coop, a auth.Account, in Settings) (*Coop, error) {
+	var v errs.ValidationError
+	validateSettings(&v, in)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.RequireSecretary(ctx, c, a.ID); err != nil {
+		return nil, err
+	}
+	out := *c
+	if in.NoticeDays != nil {
+		out.NoticeDays = *in.NoticeDays
+	}
+	if in.ProxyLimit != nil {
+		out.ProxyLimit = *in.ProxyLimit
+	}
+	if in.Delegation != nil {
+		out.Delegation = *in.Delegation
+	}
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
+		const q = `UPDATE coops SET notice_days = $2, proxy_limit = $3, delegation = $4, delegation_within_class = $5,
+			delegation_cap = $6 WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, q, c.ID, out.NoticeDays, out.ProxyLimit, out.Delegation.Enabled,
+			out.Delegation.WithinClassOnly, out.Delegation.Cap); err != nil {
+			return fmt.Errorf("coop: update settings: %w", err)
+		}
+		_, err := audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: a.Actor(), Action: "coop.settings",
+			Object: "coop:" + c.Slug, Payload: in})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -20,175 +20,15 @@ import (
 	"opencoop/internal/audit"
 	"opencoop/internal/auth"
 	"opencoop/internal/errs"
+	"opencoop/internal/record"
 	"opencoop/internal/store"
-	"opencoop/internal/vote"
 )
 
-// BallotInput is a ballot as a member fills it in; the field used depends on
-// the method: Choice (consent, yesno, single choice), Choices (approval,
-// choice with max_choices > 1), Scores (score, star, dot, meeting: 2 yes,
-// 1 maybe, 0 no) or Ranking (borda, irv, stv, schulze; a group of keys ranks
-// them level).
-type BallotInput struct {
-	Choice  *string        `json:"choice,omitempty"`
-	Choices []string       `json:"choices,omitempty"`
-	Scores  map[string]int `json:"scores,omitempty"`
-	Ranking Ranking        `json:"ranking,omitempty"`
-}
+// BallotInput is a ballot as a member fills it in (record.Content).
+type BallotInput = record.Content
 
-// Ranking is a list of groups of option keys, best first. In JSON each
-// group is an array of keys or a single key: ["a", ["b", "c"], "d"].
-type Ranking [][]string
-
-// UnmarshalJSON accepts groups as arrays or as single keys.
-func (r *Ranking) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*r = make(Ranking, 0, len(raw))
-	for _, g := range raw {
-		var one string
-		if err := json.Unmarshal(g, &one); err == nil {
-			*r = append(*r, []string{one})
-			continue
-		}
-		var group []string
-		if err := json.Unmarshal(g, &group); err != nil {
-			return fmt.Errorf("a ranking holds option keys or arrays of them")
-		}
-		*r = append(*r, group)
-	}
-	return nil
-}
-
-// normalize checks in against p and returns it in canonical form (one field
-// set, keys in option order, every option scored) and as a vote.Ballot.
-func (in BallotInput) normalize(p *Proposal) (BallotInput, vote.Ballot, error) {
-	idx := make(map[string]int, len(p.Options))
-	for i, o := range p.Options {
-		idx[o.Key] = i
-	}
-	bad := func(field, msg string) (BallotInput, vote.Ballot, error) {
-		return BallotInput{}, vote.Ballot{}, errs.Invalid(field, msg)
-	}
-	set := 0
-	for _, ok := range []bool{in.Choice != nil, in.Choices != nil, in.Scores != nil, in.Ranking != nil} {
-		if ok {
-			set++
-		}
-	}
-	if set != 1 {
-		return bad("ballot", "give exactly one of choice, choices, scores or ranking")
-	}
-	var out BallotInput
-	var b vote.Ballot
-	m := p.Method
-	switch {
-	case m == vote.Consent || m == vote.YesNo || (m == vote.Choice && p.Params.MaxChoices <= 1):
-		if in.Choice == nil {
-			return bad("choice", fmt.Sprintf("a %s ballot gives one choice", m))
-		}
-		i, ok := idx[*in.Choice]
-		if !ok {
-			return bad("choice", "not one of the options")
-		}
-		out.Choice, b.Choices = in.Choice, []int{i}
-	case m == vote.Choice || m == vote.Approval:
-		list := in.Choices
-		if in.Choice != nil {
-			list = []string{*in.Choice}
-		}
-		if list == nil {
-			return bad("choices", fmt.Sprintf("a %s ballot gives a list of choices", m))
-		}
-		if m == vote.Choice && len(list) > p.Params.MaxChoices {
-			return bad("choices", fmt.Sprintf("choose at most %d", p.Params.MaxChoices))
-		}
-		picked := make([]bool, len(p.Options))
-		for _, k := range list {
-			i, ok := idx[k]
-			if !ok {
-				return bad("choices", fmt.Sprintf("%q is not one of the options", k))
-			}
-			if picked[i] {
-				return bad("choices", fmt.Sprintf("%q is chosen twice", k))
-			}
-			picked[i] = true
-		}
-		out.Choices = []string{}
-		for i, o := range p.Options {
-			if picked[i] {
-				out.Choices = append(out.Choices, o.Key)
-				b.Choices = append(b.Choices, i)
-			}
-		}
-	case m.Scored():
-		if in.Scores == nil {
-			return bad("scores", fmt.Sprintf("a %s ballot gives scores", m))
-		}
-		lo, hi := p.Params.ScoreMin, p.Params.ScoreMax
-		switch m {
-		case vote.Dot:
-			lo, hi = 0, p.Params.Points
-		case vote.Meeting:
-			lo, hi = 0, 2
-		}
-		b.Scores = make([]int, len(p.Options))
-		sum := 0
-		for k, s := range in.Scores {
-			i, ok := idx[k]
-			if !ok {
-				return bad("scores", fmt.Sprintf("%q is not one of the options", k))
-			}
-			if s < lo || s > hi {
-				return bad("scores", fmt.Sprintf("%q: give %d to %d", k, lo, hi))
-			}
-			b.Scores[i] = s
-			sum += s
-		}
-		if m == vote.Dot && sum > p.Params.Points {
-			return bad("scores", fmt.Sprintf("%d points given, at most %d", sum, p.Params.Points))
-		}
-		// Unrated options score the minimum (RULES.md 2.2).
-		out.Scores = make(map[string]int, len(p.Options))
-		for i, o := range p.Options {
-			if _, ok := in.Scores[o.Key]; !ok {
-				b.Scores[i] = lo
-			}
-			out.Scores[o.Key] = b.Scores[i]
-		}
-	case m.Ranked():
-		if in.Ranking == nil {
-			return bad("ranking", fmt.Sprintf("a %s ballot ranks options", m))
-		}
-		seen := make([]bool, len(p.Options))
-		groups := make([][]int, 0, len(in.Ranking))
-		for _, g := range in.Ranking {
-			if len(g) == 0 {
-				return bad("ranking", "empty group")
-			}
-			var ig []int
-			for _, k := range g {
-				i, ok := idx[k]
-				if !ok {
-					return bad("ranking", fmt.Sprintf("%q is not one of the options", k))
-				}
-				if seen[i] {
-					return bad("ranking", fmt.Sprintf("%q is ranked twice", k))
-				}
-				seen[i] = true
-				ig = append(ig, i)
-			}
-			groups = append(groups, ig)
-		}
-		out.Ranking = in.Ranking
-		b.Ranking = vote.RankingOf(groups)
-	default:
-		return bad("ballot", fmt.Sprintf("this proposal's method %s takes no ballot", m))
-	}
-	return out, b, nil
-}
+// Ranking is a ranked ballot's groups of option keys, best first.
+type Ranking = record.Ranking
 
 // voter is a member of a proposal's frozen electorate.
 type voter struct {
@@ -232,10 +72,19 @@ func (s *Service) Cast(ctx context.Context, a auth.Account, id int64, in BallotI
 		if err != nil {
 			return fmt.Errorf("govern: find voter: %w", err)
 		}
-		if state != StateOpen || !now.Before(closes.UTC()) {
+		if state != StateOpen || (p.MeetingID == 0 && !now.Before(closes.UTC())) {
 			return fmt.Errorf("the proposal is %s: ballots are no longer accepted: %w", state, errs.ErrConflict)
 		}
-		norm, _, err := in.normalize(p)
+		if p.MeetingID != 0 {
+			// A resolution's meeting says who may vote when (RULES.md 2.6).
+			if s.Meetings == nil {
+				return fmt.Errorf("govern: proposal %d is a resolution, but no meetings are wired in", p.ID)
+			}
+			if err := s.Meetings.MayCast(ctx, tx, p, v.member); err != nil {
+				return err
+			}
+		}
+		norm, _, err := in.Normalize(p.Method, p.Options, p.Params)
 		if err != nil {
 			return err
 		}

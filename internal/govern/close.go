@@ -6,7 +6,6 @@ package govern
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,8 +16,8 @@ import (
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
+	"opencoop/internal/record"
 	"opencoop/internal/store"
-	"opencoop/internal/vote"
 )
 
 // Close ends voting on proposal id early and counts it; its author or a
@@ -31,13 +30,19 @@ func (s *Service) Close(ctx context.Context, c *coop.Coop, a auth.Account, id in
 	if err := s.requireAuthor(ctx, c, p, a, true); err != nil {
 		return nil, err
 	}
+	if p.MeetingID != 0 {
+		return nil, fmt.Errorf("a resolution closes with its meeting: %w", errs.ErrConflict)
+	}
 	return s.close(ctx, id, a.Actor())
 }
 
 // CloseDue closes every open proposal whose closing time has come; the
 // server's scheduler calls it. It returns how many it closed.
 func (s *Service) CloseDue(ctx context.Context) (int, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id FROM proposals WHERE state = 'open' AND closes_at <= $1 ORDER BY closes_at LIMIT 100`, s.now())
+	// Resolutions close with their meeting, not on a clock.
+	const q = `SELECT id FROM proposals WHERE state = 'open' AND closes_at <= $1 AND meeting_id IS NULL
+		ORDER BY closes_at LIMIT 100`
+	rows, err := s.DB.Read().QueryContext(ctx, q, s.now())
 	if err != nil {
 		return 0, fmt.Errorf("govern: find due proposals: %w", err)
 	}
@@ -79,117 +84,62 @@ func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logg
 	}
 }
 
-// close counts proposal id and stores its result, in one transaction that
-// first marks it closed so no ballot can slip in during the count.
+// close counts proposal id and stores its result in one transaction.
 func (s *Service) close(ctx context.Context, id int64, actor string) (*Proposal, error) {
-	now := s.now()
 	var p *Proposal
 	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE proposals SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'`, id, now)
-		if err != nil {
-			return fmt.Errorf("govern: close: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("proposal %d is not open: %w", id, errs.ErrConflict)
-		}
-		if p, err = s.load(ctx, tx, nil, id); err != nil {
-			return err
-		}
-		in, _, err := s.countInput(ctx, tx, p)
-		if err != nil {
-			return err
-		}
-		r, err := vote.Count(in)
-		if err != nil {
-			return fmt.Errorf("govern: count proposal %d: %w", id, err)
-		}
-		p.Result = r
-		result, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("govern: encode result: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE proposals SET result = $2 WHERE id = $1`, id, string(result)); err != nil {
-			return fmt.Errorf("govern: store result: %w", err)
-		}
-		if p.Secret {
-			// From now on nothing links a secret ballot to its voter.
-			if _, err := tx.ExecContext(ctx, `UPDATE secret_ballots SET voter_tag = NULL WHERE proposal_id = $1`, id); err != nil {
-				return fmt.Errorf("govern: erase voter tags: %w", err)
-			}
-		}
-		sum := sha256.Sum256(result)
-		_, err = audit.Record(ctx, tx, audit.Entry{Chain: p.CoopID, At: now, Actor: actor, Action: "proposal.closed",
-			Object: p.Object(), Payload: map[string]any{"outcome": r.Outcome, "winners": r.Winners, "rule": r.Rule,
-				"voters": len(in.Ballots), "result_sha256": hex.EncodeToString(sum[:])}})
+		var err error
+		p, err = s.CloseTx(ctx, tx, id, actor)
 		return err
 	})
 	return p, err
 }
 
-// countInput gathers what vote.Count needs: the frozen classes and
-// electorate, and every ballot as cast. It also returns each ballot's
-// voter handle, or "" for secret ballots.
-func (s *Service) countInput(ctx context.Context, tx querier, p *Proposal) (*vote.Input, []string, error) {
-	in := &vote.Input{Method: p.Method, Options: p.Options, Params: p.Params, Weighting: p.Weighting,
-		Classes: p.Classes, EmptyClass: p.EmptyClass, ClassMajority: p.ClassMajority, Quorum: p.Quorum, Pass: p.Pass}
-	classIdx := make(map[string]int, len(p.Classes))
-	for i, c := range p.Classes {
-		classIdx[c.Key] = i
-	}
-	in.Electorate = make([]int64, len(p.Classes))
-	rows, err := tx.QueryContext(ctx, `SELECT class_key, SUM(weight), COUNT(*) FROM electorate WHERE proposal_id = $1 GROUP BY class_key`, p.ID)
+// CloseTx closes proposal id inside tx: it first marks it closed so no
+// ballot can slip in, keeps the delegations in force, counts its decision
+// record with [record.Count] — the very function a recount uses — and
+// stores the result. The meeting package calls it for resolutions.
+func (s *Service) CloseTx(ctx context.Context, tx *store.Tx, id int64, actor string) (*Proposal, error) {
+	now := s.now()
+	res, err := tx.ExecContext(ctx, `UPDATE proposals SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'`, id, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("govern: electorate: %w", err)
+		return nil, fmt.Errorf("govern: close: %w", err)
 	}
-	for rows.Next() {
-		var k string
-		var w, n int64
-		if err := rows.Scan(&k, &w, &n); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		if i, ok := classIdx[k]; ok {
-			in.Electorate[i] = w
-			in.Members += n
-		}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, fmt.Errorf("proposal %d is not open: %w", id, errs.ErrConflict)
 	}
-	rows.Close()
-	q := `SELECT a.handle, e.class_key, e.weight, b.content FROM ballots b
-		JOIN electorate e ON e.proposal_id = b.proposal_id AND e.member_id = b.member_id
-		JOIN members m ON m.id = b.member_id JOIN accounts a ON a.id = m.account_id
-		WHERE b.proposal_id = $1 ORDER BY a.handle`
+	p, err := s.load(ctx, tx, nil, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.keepDelegations(ctx, tx, p); err != nil {
+		return nil, err
+	}
+	rec, err := s.buildRecord(ctx, tx, p, false)
+	if err != nil {
+		return nil, err
+	}
+	r, err := record.Count(rec)
+	if err != nil {
+		return nil, fmt.Errorf("govern: count proposal %d: %w", id, err)
+	}
+	p.Result = r
+	result, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("govern: encode result: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE proposals SET result = $2 WHERE id = $1`, id, string(result)); err != nil {
+		return nil, fmt.Errorf("govern: store result: %w", err)
+	}
 	if p.Secret {
-		// Ordered by content so that not even the export's order follows
-		// the order of voting.
-		q = `SELECT '', class_key, weight, content FROM secret_ballots WHERE proposal_id = $1 ORDER BY content, class_key`
-	}
-	rows, err = tx.QueryContext(ctx, q, p.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("govern: ballots: %w", err)
-	}
-	defer rows.Close()
-	var voters []string
-	for rows.Next() {
-		var voter, k, content string
-		var w int64
-		if err := rows.Scan(&voter, &k, &w, &content); err != nil {
-			return nil, nil, fmt.Errorf("govern: scan ballot: %w", err)
+		// From now on nothing links a secret ballot to its voter.
+		if _, err := tx.ExecContext(ctx, `UPDATE secret_ballots SET voter_tag = NULL WHERE proposal_id = $1`, id); err != nil {
+			return nil, fmt.Errorf("govern: erase voter tags: %w", err)
 		}
-		var bi BallotInput
-		if err := json.Unmarshal([]byte(content), &bi); err != nil {
-			return nil, nil, fmt.Errorf("govern: read ballot: %w", err)
-		}
-		_, b, err := bi.normalize(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("govern: stored ballot no longer valid: %w", err)
-		}
-		b.Weight, b.Class = w, classIdx[k]
-		in.Ballots = append(in.Ballots, b)
-		voters = append(voters, voter)
 	}
-	return in, voters, rows.Err()
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	sum := sha256.Sum256(result)
+	_, err = audit.Record(ctx, tx, audit.Entry{Chain: p.CoopID, At: now, Actor: actor, Action: "proposal.closed",
+		Object: p.Object(), Payload: map[string]any{"outcome": r.Outcome, "winners": r.Winners, "rule": r.Rule,
+			"ballots": len(rec.Ballots), "delegations": len(rec.Delegations), "result_sha256": hex.EncodeToString(sum[:])}})
+	return p, err
 }

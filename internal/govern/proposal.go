@@ -49,11 +49,15 @@ type Proposal struct {
 	Quorum        vote.Quorum     `json:"quorum"`
 	Pass          vote.PassRule   `json:"pass"`
 	Secret        bool            `json:"secret"`
-	State         string          `json:"state"`
-	ClosesAt      time.Time       `json:"closes_at"`
-	CreatedAt     time.Time       `json:"created_at"`
-	OpenedAt      *time.Time      `json:"opened_at,omitempty"`
-	ClosedAt      *time.Time      `json:"closed_at,omitempty"`
+	// Topic is the short slug topic delegations follow (RULES.md 2.4).
+	Topic string `json:"topic,omitempty"`
+	// MeetingID binds a resolution to its general meeting (RULES.md 2.6).
+	MeetingID int64      `json:"meeting_id,omitempty"`
+	State     string     `json:"state"`
+	ClosesAt  time.Time  `json:"closes_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	OpenedAt  *time.Time `json:"opened_at,omitempty"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
 	// Classes are the class weights frozen at open.
 	Classes []vote.Class `json:"classes,omitempty"`
 	Result  *vote.Result `json:"-"`
@@ -76,8 +80,12 @@ type NewProposal struct {
 	ClassQuorumPercent int64         `json:"class_quorum_percent"`
 	Pass               string        `json:"pass"`
 	Secret             bool          `json:"secret"`
-	Draft              bool          `json:"draft"`
-	ClosesAt           time.Time     `json:"closes_at"`
+	Topic              string        `json:"topic"`
+	// MeetingID is set by the meeting package for a resolution; members
+	// cannot set it.
+	MeetingID int64     `json:"-"`
+	Draft     bool      `json:"draft"`
+	ClosesAt  time.Time `json:"closes_at"`
 	// Method parameters (RULES.md 2.2).
 	MaxChoices    int              `json:"max_choices"`
 	ScoreMin      int              `json:"score_min"`
@@ -101,9 +109,12 @@ const (
 func (n *NewProposal) validate(now time.Time) (*Proposal, error) {
 	var v errs.ValidationError
 	p := &Proposal{Title: strings.TrimSpace(n.Title), Body: strings.TrimSpace(n.Body), Method: n.Method,
-		Secret: n.Secret, ClassMajority: n.ClassMajority, ClosesAt: n.ClosesAt.UTC().Truncate(time.Microsecond)}
+		Secret: n.Secret, ClassMajority: n.ClassMajority, Topic: strings.TrimSpace(n.Topic), MeetingID: n.MeetingID, ClosesAt: n.ClosesAt.UTC().Truncate(time.Microsecond)}
 	if p.Title == "" || utf8.RuneCountInString(p.Title) > 200 {
 		v.Add("title", "give a title of 1 to 200 characters")
+	}
+	if p.Topic != "" && !coop.ValidKey(p.Topic) {
+		v.Add("topic", "use a lower-case letter, then letters, digits or '_' (up to 32)")
 	}
 	if utf8.RuneCountInString(p.Body) > MaxBody {
 		v.Add("body", fmt.Sprintf("keep the text under %d characters", MaxBody))
@@ -262,6 +273,8 @@ type Service struct {
 	// BallotKey keys the tags that let a secret voter replace her ballot.
 	// It must not be stored in the database.
 	BallotKey []byte
+	// Meetings answers for resolutions; nil where no meetings are wired.
+	Meetings Meetings
 }
 
 // Create puts a new proposal to c by a member. It opens at once, freezing
@@ -282,12 +295,23 @@ func (s *Service) Create(ctx context.Context, c *coop.Coop, a auth.Account, n Ne
 	pass, _ := json.Marshal(p.Pass)
 	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
 		params, _ := json.Marshal(p.Params)
+		var topic, meeting sql.NullInt64
+		if p.Topic != "" {
+			id, err := EnsureTopic(ctx, tx, c.ID, p.Topic, now)
+			if err != nil {
+				return err
+			}
+			topic = sql.NullInt64{Int64: id, Valid: true}
+		}
+		if p.MeetingID != 0 {
+			meeting = sql.NullInt64{Int64: p.MeetingID, Valid: true}
+		}
 		const q = `INSERT INTO proposals (coop_id, author_id, title, body, method, options, params, weighting, empty_class,
-				class_majority, quorum, pass_rule, secret, state, closes_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`
+				class_majority, quorum, pass_rule, secret, state, closes_at, created_at, topic_id, meeting_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`
 		err := tx.QueryRowContext(ctx, q, c.ID, author.ID, p.Title, p.Body, string(p.Method), string(opts), string(params),
 			string(p.Weighting), string(p.EmptyClass), p.ClassMajority, string(quorum), string(pass), p.Secret,
-			p.State, p.ClosesAt, now).Scan(&p.ID)
+			p.State, p.ClosesAt, now, topic, meeting).Scan(&p.ID)
 		if err != nil {
 			return fmt.Errorf("govern: create proposal: %w", err)
 		}
@@ -410,9 +434,9 @@ func (s *Service) requireAuthor(ctx context.Context, c *coop.Coop, p *Proposal, 
 
 const selectProposal = `SELECT p.id, p.coop_id, c.slug, p.author_id, a.handle, p.title, p.body, p.method, p.options, p.params,
 		p.weighting, p.empty_class, p.class_majority, p.quorum, p.pass_rule, p.secret, p.state, p.closes_at,
-		p.created_at, p.opened_at, p.closed_at, p.classes, p.result
+		p.created_at, p.opened_at, p.closed_at, p.classes, p.result, COALESCE(t.key, ''), COALESCE(p.meeting_id, 0)
 	FROM proposals p JOIN coops c ON c.id = p.coop_id JOIN members m ON m.id = p.author_id
-	JOIN accounts a ON a.id = m.account_id`
+	JOIN accounts a ON a.id = m.account_id LEFT JOIN topics t ON t.id = p.topic_id`
 
 func scanProposal(row interface{ Scan(...any) error }) (*Proposal, error) {
 	var p Proposal
@@ -421,7 +445,7 @@ func scanProposal(row interface{ Scan(...any) error }) (*Proposal, error) {
 	var opened, closed sql.NullTime
 	err := row.Scan(&p.ID, &p.CoopID, &p.Coop, &p.AuthorID, &p.Author, &p.Title, &p.Body, &p.Method, &opts, &params,
 		&p.Weighting, &p.EmptyClass, &p.ClassMajority, &quorum, &pass, &p.Secret, &p.State, &p.ClosesAt,
-		&p.CreatedAt, &opened, &closed, &classes, &result)
+		&p.CreatedAt, &opened, &closed, &classes, &result, &p.Topic, &p.MeetingID)
 	if err != nil {
 		return nil, err
 	}
