@@ -176,4 +176,3 @@ func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Pa
 	}
 	return out, b, nil
 }
-
