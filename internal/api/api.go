@@ -73,6 +73,8 @@ func (h *handler) register(mux *http.ServeMux) {
 	handle("GET /proposals/{id}/ballots", h.listBallots)
 	handle("GET /proposals/{id}/result", h.result)
 	handle("GET /proposals/{id}/export", h.export)
+	h.registerDelegation(handle)
+	h.registerMeetings(handle)
 	mux.Handle("/api/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("no API route %s %s: %w", r.Method, r.URL.Path, errs.ErrNotFound)
 	}))

@@ -139,6 +139,8 @@ func document() obj {
 		object(nil, obj{"proposal_id": integer, "secret": boolean, "ballots": arrayOf(object(nil, obj{"handle": str, "class": str, "cast_at": when, "ballot": ballotBody}))}), true))
 	add("GET", "/proposals/{id}/export", op("A closed proposal's ballots as a ballot file that `opencoop tally` recounts to the stored result: ?format=json (default), blt or preflib (ranked methods); secret ballots carry no voter",
 		nil, "200", anyObj, true))
+	delegationPaths(add)
+	meetingPaths(add)
 	add("GET", "/proposals/{id}/result", op("The result of a closed proposal", nil, "200", ref("Result"), true))
 
 	numMap := obj{"type": "object", "additionalProperties": number}

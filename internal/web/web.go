@@ -62,6 +62,8 @@ func Register(mux *http.ServeMux, s *app.Services) {
 	handle("POST /proposals/{id}/close", h.closeProposal)
 	handle("POST /proposals/{id}/cancel", h.cancelProposal)
 	handle("POST /proposals/{id}/publish", h.publishProposal)
+	h.registerDelegation(handle)
+	h.registerMeetings(handle)
 	// Everything no other route claims is a page that does not exist;
 	// answer with the site's own 404 page rather than plain text.
 	handle("/", func(w http.ResponseWriter, r *http.Request) error {

@@ -1,0 +1,10 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package web
+
+import "net/http"
+
+// registerMeetings adds the general-meeting pages (RULES.md 2.6).
+func (h *handler) registerMeetings(handle func(string, func(http.ResponseWriter, *http.Request) error)) {
+}
