@@ -280,6 +280,20 @@ type Service struct {
 // Create puts a new proposal to c by a member. It opens at once, freezing
 // the electorate, unless n.Draft.
 func (s *Service) Create(ctx context.Context, c *coop.Coop, a auth.Account, n NewProposal) (*Proposal, error) {
+	var p *Proposal
+	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		p, err = s.CreateTx(ctx, tx, c, a, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// CreateTx is Create inside tx, for the meeting package's resolutions.
+func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, c *coop.Coop, a auth.Account, n NewProposal) (*Proposal, error) {
 	now := s.now()
 	p, err := n.validate(now)
 	if err != nil {
@@ -293,38 +307,35 @@ func (s *Service) Create(ctx context.Context, c *coop.Coop, a auth.Account, n Ne
 	opts, _ := json.Marshal(p.Options)
 	quorum, _ := json.Marshal(p.Quorum)
 	pass, _ := json.Marshal(p.Pass)
-	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
-		params, _ := json.Marshal(p.Params)
-		var topic, meeting sql.NullInt64
-		if p.Topic != "" {
-			id, err := EnsureTopic(ctx, tx, c.ID, p.Topic, now)
-			if err != nil {
-				return err
-			}
-			topic = sql.NullInt64{Int64: id, Valid: true}
-		}
-		if p.MeetingID != 0 {
-			meeting = sql.NullInt64{Int64: p.MeetingID, Valid: true}
-		}
-		const q = `INSERT INTO proposals (coop_id, author_id, title, body, method, options, params, weighting, empty_class,
-				class_majority, quorum, pass_rule, secret, state, closes_at, created_at, topic_id, meeting_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`
-		err := tx.QueryRowContext(ctx, q, c.ID, author.ID, p.Title, p.Body, string(p.Method), string(opts), string(params),
-			string(p.Weighting), string(p.EmptyClass), p.ClassMajority, string(quorum), string(pass), p.Secret,
-			p.State, p.ClosesAt, now, topic, meeting).Scan(&p.ID)
+	params, _ := json.Marshal(p.Params)
+	var topic, meeting sql.NullInt64
+	if p.Topic != "" {
+		id, err := EnsureTopic(ctx, tx, c.ID, p.Topic, now)
 		if err != nil {
-			return fmt.Errorf("govern: create proposal: %w", err)
+			return nil, err
 		}
-		if _, err := audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: a.Actor(), Action: "proposal.created",
-			Object: p.Object(), Payload: p}); err != nil {
-			return err
-		}
-		if n.Draft {
-			return nil
-		}
-		return s.open(ctx, tx, c, p, a.Actor())
-	})
+		topic = sql.NullInt64{Int64: id, Valid: true}
+	}
+	if p.MeetingID != 0 {
+		meeting = sql.NullInt64{Int64: p.MeetingID, Valid: true}
+	}
+	const q = `INSERT INTO proposals (coop_id, author_id, title, body, method, options, params, weighting, empty_class,
+			class_majority, quorum, pass_rule, secret, state, closes_at, created_at, topic_id, meeting_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`
+	err = tx.QueryRowContext(ctx, q, c.ID, author.ID, p.Title, p.Body, string(p.Method), string(opts), string(params),
+		string(p.Weighting), string(p.EmptyClass), p.ClassMajority, string(quorum), string(pass), p.Secret,
+		p.State, p.ClosesAt, now, topic, meeting).Scan(&p.ID)
 	if err != nil {
+		return nil, fmt.Errorf("govern: create proposal: %w", err)
+	}
+	if _, err := audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: a.Actor(), Action: "proposal.created",
+		Object: p.Object(), Payload: p}); err != nil {
+		return nil, err
+	}
+	if n.Draft {
+		return p, nil
+	}
+	if err := s.open(ctx, tx, c, p, a.Actor()); err != nil {
 		return nil, err
 	}
 	return p, nil
