@@ -73,6 +73,25 @@ func Seed(ctx context.Context, s *app.Services) (bool, error) {
 			return false, fmt.Errorf("demo: join %s: %w", Handles[i], err)
 		}
 	}
+	// Liquid delegation (RULES.md 2.4): lena and kofi trust ada on
+	// everything, kofi trusts ben on supplies instead, and jun trusts lena,
+	// so her vote reaches ada through a chain.
+	n := len(accounts)
+	delegations := []struct {
+		from, to int
+		scope    govern.DelegationScope
+	}{
+		{n - 1, 0, govern.DelegationScope{Scope: "coop"}},
+		{n - 2, 0, govern.DelegationScope{Scope: "coop"}},
+		{n - 2, 1, govern.DelegationScope{Scope: "topic", Topic: "supplies"}},
+		{n - 3, n - 1, govern.DelegationScope{Scope: "coop"}},
+	}
+	for _, d := range delegations {
+		to := Handles[d.to]
+		if _, err := s.Govern.Delegate(ctx, c, accounts[d.from], govern.SetDelegation{To: &to, DelegationScope: d.scope}); err != nil {
+			return false, fmt.Errorf("demo: %s delegates: %w", Handles[d.from], err)
+		}
+	}
 	week := s.Govern.Now().Add(7 * 24 * time.Hour)
 	type ballot = govern.BallotInput
 	choice := func(s string) ballot { return ballot{Choice: &s} }
@@ -85,11 +104,11 @@ func Seed(ctx context.Context, s *app.Services) (bool, error) {
 			Body: "Open the shop from 8 to 12 on Sundays from next month; two bakers on a rota."},
 			map[int]ballot{0: choice("no"), 1: choice("yes"), 2: choice("yes"), 3: choice("no"), 4: choice("yes"),
 				5: choice("yes"), 6: choice("no"), 7: choice("yes"), 8: choice("yes"), 9: choice("abstain")}, true},
-		{govern.NewProposal{Title: "Which flour mill do we buy from?", Method: vote.Choice,
+		{govern.NewProposal{Title: "Which flour mill do we buy from?", Method: vote.Choice, Topic: "supplies",
 			Options: []vote.Option{{Key: "hartley", Label: "Hartley's (organic, local)"}, {Key: "bigmill", Label: "Big Mill Ltd (cheaper)"}, {Key: "coopmill", Label: "The co-op mill in Dunmore"}}},
 			map[int]ballot{0: choice("coopmill"), 1: choice("hartley"), 2: choice("coopmill"), 3: choice("coopmill"),
 				4: choice("hartley"), 5: choice("bigmill"), 6: choice("coopmill"), 10: choice("hartley")}, true},
-		{govern.NewProposal{Title: "Adopt the new baking rota", Method: vote.Consent,
+		{govern.NewProposal{Title: "Adopt the new baking rota", Method: vote.Consent, Topic: "rota",
 			Body: "The rota in the shared folder: early shifts rotate weekly, nobody bakes more than four early shifts in a row."},
 			map[int]ballot{0: choice("agree"), 3: choice("agree"), 6: choice("abstain")}, false},
 		{govern.NewProposal{Title: "Rate next season's loaves", Method: vote.Score,
