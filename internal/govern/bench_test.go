@@ -108,3 +108,55 @@ func TestBigCoopClose(t *testing.T) {
 		t.Errorf("nobody voted: %s, want rejected", p.Result.Outcome)
 	}
 }
+
+// BenchmarkCloseDelegated100k closes a Schulze proposal of 8 options with
+// 100,000 members of whom 30% delegate in chains up to three long (RULES.md
+// 2.4): reading the electorate, ballots and delegations, keeping the
+// delegations, resolving the chains, counting and storing.
+func BenchmarkCloseDelegated100k(b *testing.B) {
+	const n = 100_000
+	gs, c, founder := bigCoop(b, n)
+	ctx := context.Background()
+	opts := []vote.Option{{Key: "a"}, {Key: "b"}, {Key: "c"}, {Key: "d"}, {Key: "e"}, {Key: "f"}, {Key: "g"}, {Key: "h"}}
+	err := gs.DB.InTx(ctx, func(tx *store.Tx) error {
+		// Members whose id ends in 0, 1 or 2 delegate to the next id, so
+		// chains run x0 → x1 → x2 → x3, who votes.
+		_, err := tx.Exec(`INSERT INTO delegations (coop_id, member_id, scope, scope_id, trustee_id, created_at)
+			SELECT coop_id, id, 'coop', 0, id + 1, $2 FROM members WHERE coop_id = $1 AND id % 10 < 3
+				AND id + 1 IN (SELECT id FROM members WHERE coop_id = $1)`, c.ID, gs.Now())
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var voters int64
+	for b.Loop() {
+		b.StopTimer()
+		p, err := gs.Create(ctx, c, founder, govern.NewProposal{Title: "Scale", Method: vote.Schulze, Options: opts,
+			DefaultOption: "a", ClosesAt: gs.Now().Add(time.Hour)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = gs.DB.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(`INSERT INTO ballots (proposal_id, member_id, content, cast_at)
+				SELECT proposal_id, member_id, CASE member_id % 4
+					WHEN 0 THEN '{"ranking":[["b"],["c","d"],["a"]]}' WHEN 1 THEN '{"ranking":[["c"],["b"],["h"],["a"]]}'
+					WHEN 2 THEN '{"ranking":[["a"],["e"]]}' ELSE '{"ranking":[["d"],["b"],["g"],["f"],["a"]]}' END, $2
+				FROM electorate WHERE proposal_id = $1 AND member_id % 10 >= 3`, p.ID, gs.Now())
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		p, err = gs.Close(ctx, c, founder, p.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		voters = p.Result.Participation.Voters
+	}
+	if voters < n*95/100 {
+		b.Fatalf("counted %d voters of %d; delegation lost votes", voters, n)
+	}
+	b.ReportMetric(float64(voters), "voters/op")
+}
