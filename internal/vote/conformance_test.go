@@ -100,9 +100,22 @@ func (c *conf) str(key string) string {
 // count counts the file by m with params.
 func (c *conf) count(m vote.Method, p vote.Params) *vote.Result {
 	c.t.Helper()
+	return c.countMapped(m, p, nil)
+}
+
+// countMapped counts the file by m with params after mapping every ballot
+// with mapBallot, if not nil.
+func (c *conf) countMapped(m vote.Method, p vote.Params, mapBallot func(*vote.Ballot, int)) *vote.Result {
+	c.t.Helper()
 	in, err := c.file.Input(m)
 	if err != nil {
 		c.t.Fatalf("Input(%s): %v", m, err)
+	}
+	if mapBallot != nil {
+		in.Ballots = slices.Clone(in.Ballots)
+		for i := range in.Ballots {
+			mapBallot(&in.Ballots[i], len(in.Options))
+		}
 	}
 	if p.Seats == 0 {
 		p.Seats = in.Params.Seats
@@ -337,7 +350,11 @@ func (c *conf) debian(options []string) {
 		}
 	}
 	c.get("default_option", new(string))
-	r := c.count(vote.Schulze, p)
+	// Debian ranks what a ballot leaves out below everything it ranks,
+	// default option included; opencoop ranks it level with the default.
+	// Written out as a last level group, the tally sheets mean the same in
+	// both, so the official matrices must come out exactly.
+	r := c.countMapped(vote.Schulze, p, func(b *vote.Ballot, n int) { b.Ranking = b.Ranking.UnrankedLast(n) })
 	c.winner(r, "official_winner")
 	slices.Sort(wantDropped)
 	if got := slices.Sorted(slices.Values(r.Dropped)); !slices.Equal(got, wantDropped) {

@@ -60,6 +60,39 @@ func (r Ranking) Groups() [][]int {
 	return gs
 }
 
+// UnrankedLast returns r completed with the options 0..n-1 it leaves out,
+// as one level group below all it ranks (r itself when it ranks every
+// option). It maps ballot files that follow Debian's and PrefLib's
+// convention — unranked means below every ranked option — onto a Schulze
+// count with a default option, where a left-out option would otherwise rank
+// level with the default (see countSchulze).
+func (r Ranking) UnrankedLast(n int) Ranking {
+	if len(r) >= n {
+		return r
+	}
+	ranked := make([]bool, n)
+	for _, e := range r {
+		if o := opt(e); o >= 0 && int(o) < n {
+			ranked[o] = true
+		}
+	}
+	out := make(Ranking, len(r), n)
+	copy(out, r)
+	first := true
+	for o, ok := range ranked {
+		if ok {
+			continue
+		}
+		e := int32(o)
+		if !first {
+			e = ^e
+		}
+		first = false
+		out = append(out, e)
+	}
+	return out
+}
+
 // Len returns the number of options ranked.
 func (r Ranking) Len() int { return len(r) }
 

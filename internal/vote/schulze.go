@@ -10,9 +10,16 @@ import (
 )
 
 // countSchulze counts the Schulze method with winning votes (RULES.md 2.2).
-// Ballots may rank options level; unranked options are level with each other
-// below every ranked one. d[a][b] is the weighted number of ballots ranking
-// a above b (Result.Pairwise). With Params.DefaultOption set, every other
+// Ballots may rank options level. Options a ballot leaves out are level with
+// each other below every option it ranks — except that, with
+// Params.DefaultOption set and ranked on the ballot, they are level with the
+// default option: they beat what the ballot ranks below the default and lose
+// to what it ranks above (a member who leaves an option out has not asked
+// for it over the status quo; LiquidFeedback's "absent grade = 0", see
+// docs/decision-record.md). A ballot that leaves out the default too has all
+// its unranked options, the default among them, level at the bottom.
+// d[a][b] is the weighted number of ballots ranking a above b
+// (Result.Pairwise). With Params.DefaultOption set, every other
 // option A must first defeat the default D by its majority ratio N (1
 // unless Params.Majority gives it): V(A,D) ≥ N·V(D,A) and V(A,D) > V(D,A),
 // as Debian Constitution §A.6; the others are dropped (Result.Dropped) before
@@ -24,7 +31,10 @@ import (
 //
 // Time: O(B·L·C + C³) for B ballots ranking at most L options each, C
 // options (the pairwise counts, then Floyd-Warshall widest paths), and
-// O(C²·K) rationals for K classes.
+// O(C²·K) rationals for K classes. The level-with-default rule keeps the
+// pairwise pass at O(L·C) per ballot: each ranked option's row is one pass
+// over the options, each unranked option's row one pass over the few ranked
+// below the default.
 func countSchulze(in *Input) (*Result, error) {
 	base, r, err := startRanked(in)
 	if err != nil {
@@ -67,6 +77,7 @@ func countSchulze(in *Input) (*Result, error) {
 	for o := range level {
 		level[o] = unranked
 	}
+	var below []int32 // options a ballot ranks below its default option
 	for i := range in.Ballots {
 		b := &in.Ballots[i]
 		rk := b.Ranking
@@ -80,6 +91,11 @@ func countSchulze(in *Input) (*Result, error) {
 			}
 			level[opt(e)] = lv
 		}
+		// floor is the level of the options the ballot leaves out.
+		floor := unranked
+		if def >= 0 && level[def] != unranked {
+			floor = level[def]
+		}
 		dk := d[b.Class]
 		w := b.Weight
 		for _, e := range rk {
@@ -87,8 +103,32 @@ func countSchulze(in *Input) (*Result, error) {
 			la := level[a]
 			row := dk[a*n : a*n+n]
 			for o, lo := range level {
+				if lo == unranked {
+					lo = floor
+				}
 				if lo > la {
 					row[o] += w
+				}
+			}
+		}
+		if floor != unranked {
+			// The unranked options beat what is ranked below the default:
+			// O(unranked × below) ≤ O(C·L) more per ballot.
+			below = below[:0]
+			for _, e := range rk {
+				if o := opt(e); level[o] > floor {
+					below = append(below, o)
+				}
+			}
+			if len(below) > 0 && len(rk) < n {
+				for u, lu := range level {
+					if lu != unranked {
+						continue
+					}
+					row := dk[u*n : u*n+n]
+					for _, o := range below {
+						row[o] += w
+					}
 				}
 			}
 		}
