@@ -41,6 +41,18 @@ func (t *tallies) add(b *Ballot, option int, amount int64) {
 	}
 }
 
+// anyDelegated reports whether any delegated ballot counted for an option.
+func (t *tallies) anyDelegated() bool {
+	for k := range t.delegated {
+		for _, v := range t.delegated[k] {
+			if v != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // column returns the counts of one option across classes.
 func column(m [][]int64, option int) []int64 {
 	c := make([]int64, len(m))
@@ -357,8 +369,15 @@ func newResult(in *Input, t *tallies) *Result {
 		Classes: make(map[string]*ClassCount, len(in.Classes)),
 		Seed:    in.Params.Seed,
 	}
+	anyDelegated := t.anyDelegated()
 	for k, c := range in.Classes {
 		cc := &ClassCount{Ballots: t.ballots[k], Valid: t.valid[k], Counts: make(map[string]int64, len(in.Options))}
+		if anyDelegated {
+			cc.DelegatedCounts = make(map[string]int64, len(in.Options))
+			for o, opt := range in.Options {
+				cc.DelegatedCounts[opt.Key] = t.delegated[k][o]
+			}
+		}
 		if in.Weighting == Classes {
 			cc.Weight = c.Weight
 		}
@@ -377,12 +396,7 @@ func newResult(in *Input, t *tallies) *Result {
 // fill computes the weighted, direct and delegated totals of every option.
 func fill(r *Result, in *Input, t *tallies, cw classWeights) {
 	r.Weighted = make(map[string]Num, len(in.Options))
-	anyDelegated := false
-	for k := range t.delegated {
-		for _, v := range t.delegated[k] {
-			anyDelegated = anyDelegated || v != 0
-		}
-	}
+	anyDelegated := t.anyDelegated()
 	if anyDelegated {
 		r.Direct = make(map[string]Num, len(in.Options))
 		r.Delegated = make(map[string]Num, len(in.Options))

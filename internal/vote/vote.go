@@ -287,7 +287,39 @@ func Count(in *Input) (*Result, error) {
 	}
 	// Every method's rule begins with the quorum it was held to.
 	r.Rule = quorumRule(in) + r.Rule
+	r.arrivals(in)
 	return r, nil
+}
+
+// arrivals sets the direct and delegated weight of r, overall and per
+// class, from in.Ballots. It is done here, once for every method, so that
+// every result shows how its ballots arrived (RULES.md 2.3, 2.4) and no
+// method can leave it out or count it differently.
+func (r *Result) arrivals(in *Input) {
+	direct := make([]int64, len(in.Classes))
+	delegated := make([]int64, len(in.Classes))
+	for i := range in.Ballots {
+		b := &in.Ballots[i]
+		if b.Delegated {
+			delegated[b.Class] += b.Weight
+		} else {
+			direct[b.Class] += b.Weight
+		}
+	}
+	if r.Classes == nil {
+		r.Classes = make(map[string]*ClassCount, len(in.Classes))
+	}
+	r.DirectWeight, r.DelegatedWeight = 0, 0
+	for k, c := range in.Classes {
+		cc := r.Classes[c.Key]
+		if cc == nil {
+			cc = &ClassCount{Counts: map[string]int64{}}
+			r.Classes[c.Key] = cc
+		}
+		cc.Direct, cc.Delegated = direct[k], delegated[k]
+		r.DirectWeight += direct[k]
+		r.DelegatedWeight += delegated[k]
+	}
 }
 
 // missedQuorum marks r not quorate when participation fell short, and
@@ -327,8 +359,15 @@ type Result struct {
 	// Support is the weighted yes share for consent and yesno.
 	Support       *Num           `json:"support,omitempty"`
 	Participation *Participation `json:"participation,omitempty"`
+	// DirectWeight and DelegatedWeight are the summed member weights of
+	// the ballots cast directly (secret ballots and show-of-hands totals
+	// included) and of the votes counted through delegation, for every
+	// method (RULES.md 2.4); ClassCount splits them by class.
+	DirectWeight    int64 `json:"direct_weight"`
+	DelegatedWeight int64 `json:"delegated_weight"`
 	// Direct and Delegated split each option's weighted total by how its
-	// ballots arrived (RULES.md 2.4).
+	// ballots arrived (RULES.md 2.4); present when any vote was delegated.
+	// Ranked methods split their first-round totals.
 	Direct    map[string]Num `json:"direct,omitempty"`
 	Delegated map[string]Num `json:"delegated,omitempty"`
 	Rule      string         `json:"rule"`
@@ -354,8 +393,18 @@ type ClassCount struct {
 	// abstaining ones included; Valid leaves those out (n_k of RULES 2.3).
 	Ballots int64 `json:"ballots"`
 	Valid   int64 `json:"valid"`
-	// Counts is the summed member weight per option.
+	// Direct and Delegated split Ballots by how they arrived: cast by the
+	// member (or a proxy on her directions), or counted through delegation
+	// with the trustee's content and her own class and weight (RULES.md 2.4).
+	Direct    int64 `json:"direct"`
+	Delegated int64 `json:"delegated"`
+	// Counts is the summed member weight per option (points for borda,
+	// score times weight for scored methods, first preferences for the
+	// other ranked methods).
 	Counts map[string]int64 `json:"counts"`
+	// DelegatedCounts is the delegated part of Counts, present when a
+	// delegated vote counted for some option in any class.
+	DelegatedCounts map[string]int64 `json:"delegated_counts,omitempty"`
 	// Majority reports, under class_majority, whether yes won inside the class.
 	Majority *bool `json:"majority,omitempty"`
 }
