@@ -6,6 +6,7 @@ package govern
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"opencoop/internal/errs"
 	"opencoop/internal/record"
 	"opencoop/internal/store"
-	"opencoop/internal/vote"
 )
 
 // EnsureTopic returns the id of c's topic key, creating it on first use
@@ -279,55 +279,143 @@ type Trace struct {
 	Carries int `json:"carries"`
 }
 
-// TraceVote returns where handle's vote on p goes. Secret ballots have no
-// delegation, and their voters' choices are not shown.
+// TraceVote returns where handle's vote on p goes. It follows only her
+// own chain, hop by hop, and counts the members she carries with one
+// recursive query, so a page view costs her chain and her tree, not the
+// whole electorate. It applies the same rules as record.Resolve (a test
+// compares the two). Resolutions and secret ballots have no delegation.
 func (s *Service) TraceVote(ctx context.Context, p *Proposal, handle string) (*Trace, error) {
-	rec, err := s.buildRecord(ctx, s.DB.Read(), p, p.State != StateClosed)
-	if err != nil {
-		return nil, err
-	}
-	res, err := rec.Resolve()
-	if err != nil {
-		return nil, err
-	}
-	me := -1
-	for i, v := range rec.Electorate {
-		if v.Voter == handle {
-			me = i
-			break
-		}
-	}
-	if me < 0 {
+	q := s.DB.Read()
+	var me int64
+	var myClass string
+	err := q.QueryRowContext(ctx, `SELECT e.member_id, e.class_key FROM electorate e JOIN members m ON m.id = e.member_id
+		JOIN accounts a ON a.id = m.account_id WHERE e.proposal_id = $1 AND a.handle = $2`, p.ID, handle).Scan(&me, &myClass)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s was not in this proposal's electorate: %w", handle, errs.ErrNotFound)
 	}
-	t := &Trace{Via: []string{}, Scope: res.Scope[me], Carries: res.Carried(int32(me))}
-	target := res.Target[me]
-	t.Direct = target == int32(me)
-	switch target {
-	case vote.NoDelegation:
-		t.Reason = "none"
-	case vote.Blocked:
-		t.Reason = "blocked"
-	case vote.Outside:
-		t.Reason = "outside"
-	case vote.Cycle:
-		t.Reason = "cycle"
+	if err != nil {
+		return nil, fmt.Errorf("govern: trace: %w", err)
 	}
-	chain := vote.Chain(res.Next, res.Direct, int32(me))
-	for _, m := range chain {
-		t.Via = append(t.Via, rec.Electorate[m].Voter)
+	chosen, args, err := s.chosenDelegations(ctx, q, p)
+	if err != nil {
+		return nil, err
 	}
-	if target >= 0 {
-		t.Final = rec.Electorate[target].Voter
-		if len(t.Via) > 0 {
-			t.Via = t.Via[:len(t.Via)-1]
+	t := &Trace{Via: []string{}}
+	seen := map[int64]bool{}
+	for m, class, hop := me, myClass, 0; ; hop++ {
+		var voted bool
+		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ballots WHERE proposal_id = $1 AND member_id = $2)`,
+			p.ID, m).Scan(&voted); err != nil {
+			return nil, fmt.Errorf("govern: trace: %w", err)
 		}
-		for i := range rec.Ballots {
-			if rec.Ballots[i].Voter == t.Final {
-				b := rec.Ballots[i].Content
-				t.Ballot = &b
+		var name string
+		if err := q.QueryRowContext(ctx, `SELECT a.handle FROM members m JOIN accounts a ON a.id = m.account_id WHERE m.id = $1`,
+			m).Scan(&name); err != nil {
+			return nil, fmt.Errorf("govern: trace: %w", err)
+		}
+		if voted {
+			t.Direct, t.Final = hop == 0, name
+			if !p.Secret {
+				var content string
+				if err := q.QueryRowContext(ctx, `SELECT content FROM ballots WHERE proposal_id = $1 AND member_id = $2`,
+					p.ID, m).Scan(&content); err != nil {
+					return nil, fmt.Errorf("govern: trace: %w", err)
+				}
+				t.Ballot = new(BallotInput)
+				if err := json.Unmarshal([]byte(content), t.Ballot); err != nil {
+					return nil, fmt.Errorf("govern: trace: %w", err)
+				}
 			}
+			break
+		}
+		if hop > 0 {
+			t.Via = append(t.Via, name)
+		}
+		seen[m] = true
+		var scope string
+		var to sql.NullInt64
+		var toClass sql.NullString
+		err := q.QueryRowContext(ctx, `WITH `+chosen+` SELECT c.scope, c.trustee_id, e.class_key FROM chosen c
+			LEFT JOIN electorate e ON e.proposal_id = $1 AND e.member_id = c.trustee_id WHERE c.member_id = $4`,
+			append(args, m)...).Scan(&scope, &to, &toClass)
+		if hop == 0 && err == nil {
+			t.Scope = scope
+		}
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			t.Reason = "none"
+		case err != nil:
+			return nil, fmt.Errorf("govern: trace: %w", err)
+		case !to.Valid:
+			t.Reason = "blocked"
+		case !toClass.Valid || (s.withinClass(ctx, p) && toClass.String != class):
+			t.Reason = "outside"
+		case seen[to.Int64]:
+			t.Reason = "cycle"
+		}
+		if t.Reason != "" {
+			break
+		}
+		m, class = to.Int64, toClass.String
+	}
+	if t.Direct {
+		// Her tree: members without a ballot whose chosen delegation leads
+		// to her through others without a ballot.
+		hop := ` AND NOT EXISTS (SELECT 1 FROM ballots b WHERE b.proposal_id = $1 AND b.member_id = c.member_id)`
+		if s.withinClass(ctx, p) {
+			hop += ` AND NOT EXISTS (SELECT 1 FROM electorate x, electorate y WHERE x.proposal_id = $1 AND y.proposal_id = $1
+				AND x.member_id = c.member_id AND y.member_id = c.trustee_id AND x.class_key <> y.class_key)`
+		}
+		qc := `WITH RECURSIVE ` + chosen + `, carried(m) AS (
+				SELECT c.member_id FROM chosen c WHERE c.trustee_id = $4` + hop + `
+				UNION SELECT c.member_id FROM chosen c JOIN carried ON c.trustee_id = carried.m WHERE 1 = 1` + hop + `)
+			SELECT COUNT(*) FROM carried`
+		if err := q.QueryRowContext(ctx, qc, append(args, me)...).Scan(&t.Carries); err != nil {
+			return nil, fmt.Errorf("govern: trace: carried: %w", err)
 		}
 	}
 	return t, nil
+}
+
+// withinClass reports whether within_class_only applies to p's count:
+// as kept at close, or the co-op's setting now.
+func (s *Service) withinClass(ctx context.Context, p *Proposal) bool {
+	var kept sql.NullBool
+	var now bool
+	s.DB.Read().QueryRowContext(ctx, `SELECT p.delegation_within_class, c.delegation_within_class FROM proposals p
+		JOIN coops c ON c.id = p.coop_id WHERE p.id = $1`, p.ID).Scan(&kept, &now)
+	if p.State == StateClosed && kept.Valid {
+		return kept.Bool
+	}
+	return now
+}
+
+// chosenDelegations returns a CTE "chosen(member_id, scope, trustee_id)":
+// each electorate member's most specific delegation that applies to p,
+// from the delegations kept at close or, while p is open, the live ones.
+// Its arguments are $1 = p, $2 = co-op, $3 = topic.
+func (s *Service) chosenDelegations(ctx context.Context, q Querier, p *Proposal) (string, []any, error) {
+	var on bool
+	var topic sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT c.delegation, p.topic_id FROM proposals p JOIN coops c ON c.id = p.coop_id WHERE p.id = $1`,
+		p.ID).Scan(&on, &topic)
+	if err != nil {
+		return "", nil, fmt.Errorf("govern: delegation settings: %w", err)
+	}
+	// Every source names $1, $2 and $3, so that PostgreSQL knows their types.
+	source := `SELECT member_id, scope, trustee_id FROM proposal_delegations WHERE proposal_id = $1
+		AND CAST($2 AS BIGINT) = CAST($2 AS BIGINT) AND CAST($3 AS BIGINT) = CAST($3 AS BIGINT)`
+	switch {
+	case !delegates(p) || (p.State != StateClosed && !on):
+		source += ` AND 1 = 0`
+	case p.State != StateClosed:
+		source = `SELECT member_id, scope, trustee_id FROM delegations WHERE coop_id = $2 AND ((scope = 'coop' AND scope_id = 0)
+			OR (scope = 'topic' AND scope_id = $3) OR (scope = 'proposal' AND scope_id = $1))`
+	}
+	cte := `applicable AS (SELECT a.member_id, a.scope, a.trustee_id,
+				CASE a.scope WHEN 'proposal' THEN 3 WHEN 'topic' THEN 2 ELSE 1 END AS rank
+			FROM (` + source + `) a JOIN electorate e ON e.proposal_id = $1 AND e.member_id = a.member_id),
+		chosen AS (SELECT a.member_id, a.scope, a.trustee_id FROM applicable a
+			WHERE NOT EXISTS (SELECT 1 FROM applicable b WHERE b.member_id = a.member_id AND b.rank > a.rank))`
+	return cte, []any{p.ID, p.CoopID, topic.Int64}, nil
 }
