@@ -26,10 +26,13 @@ type proposalForm struct {
 	ClosesAt                            string
 	MaxChoices, ScoreMax, Points, Seats string
 	AllowedBlocks, Rules                string
+	Topic                               string
 	ClassMajority, Secret, Draft        bool
 	Methods                             []choice
 	Passes                              []choice
 	Errors                              map[string]string
+	// Topics are the co-op's topics, offered for the topic field.
+	Topics []string
 }
 
 // choice is one <option> of a select.
@@ -89,6 +92,9 @@ func (h *handler) proposalForm(w http.ResponseWriter, r *http.Request) error {
 	if m := r.URL.Query().Get("method"); vote.Method(m).Valid() {
 		f.Method = m
 	}
+	if f.Topics, err = h.Govern.Topics(r.Context(), c); err != nil {
+		return err
+	}
 	return h.render(w, r, http.StatusOK, "proposal_new", "New proposal", f)
 }
 
@@ -144,13 +150,13 @@ func (h *handler) createProposal(w http.ResponseWriter, r *http.Request) error {
 	f := proposalForm{Coop: c, Title: pf.Get("title"), Body: pf.Get("body"), Method: pf.Get("method"), Options: pf.Get("options"),
 		Weighting: pf.Get("weighting"), EmptyClass: pf.Get("empty_class"), Pass: pf.Get("pass"), Quorum: pf.Get("quorum_percent"),
 		ClosesAt: pf.Get("closes_at"), MaxChoices: pf.Get("max_choices"), ScoreMax: pf.Get("score_max"), Points: pf.Get("points"),
-		Seats: pf.Get("seats"), AllowedBlocks: pf.Get("allowed_blocks"), Rules: pf.Get("rules"),
+		Seats: pf.Get("seats"), AllowedBlocks: pf.Get("allowed_blocks"), Rules: pf.Get("rules"), Topic: pf.Get("topic"),
 		ClassMajority: pf.Get("class_majority") != "", Secret: pf.Get("secret") != "", Draft: pf.Get("draft") != "",
 		Methods: methodChoices(), Passes: passChoices}
 	var v errs.ValidationError
 	m := vote.Method(f.Method)
 	n := govern.NewProposal{Title: f.Title, Body: f.Body, Method: m, Weighting: f.Weighting, EmptyClass: f.EmptyClass,
-		Pass: f.Pass, Secret: f.Secret, Draft: f.Draft}
+		Pass: f.Pass, Secret: f.Secret, Draft: f.Draft, Topic: strings.ToLower(strings.TrimSpace(f.Topic))}
 	if !m.Fixed() {
 		n.Options = parseOptions(f.Options)
 	}
@@ -186,6 +192,9 @@ func (h *handler) createProposal(w http.ResponseWriter, r *http.Request) error {
 	}
 	if fields, ok := fieldErrors(err); ok {
 		f.Errors = optionErrors(fields, v.Fields)
+		if f.Topics, err = h.Govern.Topics(r.Context(), c); err != nil {
+			return err
+		}
 		return h.render(w, r, http.StatusUnprocessableEntity, "proposal_new", "New proposal", f)
 	}
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
 	"opencoop/internal/govern"
+	"opencoop/internal/record"
 	"opencoop/internal/vote"
 )
 
@@ -38,6 +39,26 @@ type proposalPage struct {
 	Quorum     string
 	Problem    string
 	BallotErrs map[string]string
+	// Delegation is the box that says where the viewer's vote goes and
+	// lets her delegate or block this proposal (RULES.md 2.4).
+	Delegation delegationBox
+}
+
+// delegationBox is the proposal page's delegation section.
+type delegationBox struct {
+	// Note says why delegation does not apply here, if it does not.
+	Note string
+	// Trace says where the viewer's vote goes (went, after close); Carries
+	// is how many others her ballot counts for, Delegators how many
+	// members delegate to her in a scope that covers this proposal.
+	Trace      string
+	Carries    int
+	Delegators int
+	// Forms offers delegating or blocking this proposal, with Trustees
+	// to choose from; Mine is her delegation for this very proposal.
+	Forms    bool
+	Trustees []choice
+	Mine     *govern.Delegation
 }
 
 // ballotForm is the vote form for one method: Kind "single" (radio
@@ -137,7 +158,147 @@ func (h *handler) proposalPage(r *http.Request, me auth.Account, p *govern.Propo
 	if p.Result != nil {
 		d.Result = newResultView(p)
 	}
+	if d.Delegation, err = h.delegationBox(r, me, p, c, m); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// delegationBox explains where me's vote on p goes and, while p is open
+// and c delegates, offers to delegate or block p alone.
+func (h *handler) delegationBox(r *http.Request, me auth.Account, p *govern.Proposal, c *coop.Coop, m coop.Member) (delegationBox, error) {
+	ctx := r.Context()
+	var b delegationBox
+	switch {
+	case p.Secret:
+		b.Note = "This is a secret ballot, so delegation does not apply: only members who vote themselves are counted."
+		return b, nil
+	case p.MeetingID != 0:
+		b.Note = "This is a general meeting's resolution: members appoint proxies for the meeting, delegation does not apply."
+		return b, nil
+	case p.State != govern.StateOpen && p.State != govern.StateClosed:
+		return b, nil
+	}
+	open := p.State == govern.StateOpen
+	if open && !c.Delegation.Enabled {
+		b.Note = c.Name + " does not use delegation: only members who vote themselves are counted."
+	}
+	t, err := h.Govern.TraceVote(ctx, p, m.Handle)
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		// Not in the electorate: the vote section says why.
+		return b, nil
+	case err != nil:
+		return b, err
+	}
+	b.Trace, b.Carries = traceText(t, p, !open), t.Carries
+	if !open || !c.Delegation.Enabled {
+		return b, nil
+	}
+	mine, toMe, err := h.Govern.Delegations(ctx, c, me)
+	if err != nil {
+		return b, err
+	}
+	for i, dl := range mine {
+		if dl.Scope == record.ScopeProposal && dl.Proposal == p.ID {
+			b.Mine = &mine[i]
+		}
+	}
+	from := map[string]bool{}
+	for _, dl := range toMe {
+		if covers(dl, p) {
+			from[dl.From] = true
+		}
+	}
+	b.Delegators = len(from)
+	b.Forms = true
+	b.Trustees, err = h.trustees(r, c, m)
+	return b, err
+}
+
+// covers reports whether delegation dl is one that may apply to p: the
+// co-op's, p's topic's or p's own.
+func covers(dl govern.Delegation, p *govern.Proposal) bool {
+	switch dl.Scope {
+	case record.ScopeCoop:
+		return true
+	case record.ScopeTopic:
+		return p.Topic != "" && dl.Topic == p.Topic
+	case record.ScopeProposal:
+		return dl.Proposal == p.ID
+	}
+	return false
+}
+
+// traceText says in a sentence where a member's vote goes, as t traces
+// it: in the present tense while p is open, in the past once closed.
+func traceText(t *govern.Trace, p *govern.Proposal, closed bool) string {
+	tense := func(open, past string) string {
+		if closed {
+			return past
+		}
+		return open
+	}
+	via := ""
+	if len(t.Via) > 0 {
+		via = " via " + handles(t.Via)
+	}
+	scope := ""
+	switch t.Scope {
+	case record.ScopeCoop:
+		scope = " (your delegation for the co-op)"
+	case record.ScopeTopic:
+		scope = fmt.Sprintf(" (your delegation for the topic %s)", p.Topic)
+	case record.ScopeProposal:
+		scope = " (your delegation for this proposal)"
+	}
+	last := ""
+	if len(t.Via) > 0 {
+		last = "@" + t.Via[len(t.Via)-1]
+	}
+	switch {
+	case t.Direct:
+		return "You voted directly: your own ballot counts for you."
+	case t.Final != "":
+		what := ""
+		if t.Ballot != nil {
+			what = describeBallot(t.Ballot, p.Options)
+		}
+		if what == "" {
+			what = "a blank ballot"
+		}
+		s := fmt.Sprintf("%s @%s%s, who voted %s%s.", tense("Your vote goes to", "Your vote went to"), t.Final, via, what, scope)
+		if !closed {
+			s += " If you vote yourself, your own ballot counts instead."
+		}
+		return s
+	case t.Reason == "blocked" && last == "":
+		return tense("Your vote counts for nobody: you delegated this to nobody, which blocks any wider delegation. Vote yourself to be counted.",
+			"Your vote counted for nobody: your delegation to nobody blocked any wider one.")
+	case t.Reason == "blocked":
+		return fmt.Sprintf("%s %s%s, %s.", tense("Your vote counts for nobody: it goes", "Your vote counted for nobody: it went"),
+			"to "+handles(t.Via), scope, tense("who delegates this to nobody", "who had delegated it to nobody"))
+	case t.Reason == "outside":
+		return fmt.Sprintf("%s%s %s.", tense("Your vote counts for nobody: your delegation", "Your vote counted for nobody: your delegation"),
+			via, tense("leads to someone outside this proposal's electorate or outside your class", "led to someone outside this proposal's electorate or outside your class"))
+	case t.Reason == "cycle":
+		return fmt.Sprintf("%s%s %s.", tense("Your vote counts for nobody: the delegations from you", "Your vote counted for nobody: the delegations from you"),
+			via, tense("go round in a circle and reach no ballot", "went round in a circle and reached no ballot"))
+	case last != "":
+		return fmt.Sprintf("%s %s%s, %s.", tense("Your vote counts for nobody yet: it goes", "Your vote counted for nobody: it went"),
+			"to "+handles(t.Via), scope, tense("who has not voted and delegates to no one", "who did not vote and had delegated to no one"))
+	}
+	return tense("Your vote counts for nobody yet: you have not voted, and no delegation of yours applies to this proposal.",
+		"Your vote counted for nobody: you did not vote, and no delegation of yours applied.")
+}
+
+// handles writes a chain of handles: "@a, then @b".
+func handles(hs []string) string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = "@" + h
+	}
+	return strings.Join(out, " then ")
 }
 
 // whyNotElectorate explains to m why she is not in p's frozen electorate.

@@ -29,10 +29,14 @@ type resultView struct {
 	Classes       []classCountRow
 	Participation *vote.Participation
 	Rounds        []roundRow
+	// Split: the rows say how much of each total came from direct
+	// ballots and how much through delegation (RULES.md 2.4).
+	Split bool
 }
 
 type resultRow struct {
 	Key, Label, Value string
+	Direct, Delegated string
 	Winner            bool
 }
 
@@ -97,13 +101,20 @@ func newResultView(p *govern.Proposal) *resultView {
 	for _, k := range res.Winners {
 		winner[k] = true
 	}
+	// Older results, and counts in which nobody's vote was delegated,
+	// have no split.
+	v.Split = res.Direct != nil || res.Delegated != nil
 	var max float64
 	for _, o := range p.Options {
 		n, ok := res.Weighted[o.Key]
 		if !ok {
 			continue
 		}
-		v.Rows = append(v.Rows, resultRow{Key: o.Key, Label: o.Label, Value: n.String(), Winner: winner[o.Key]})
+		row := resultRow{Key: o.Key, Label: o.Label, Value: n.String(), Winner: winner[o.Key]}
+		if v.Split {
+			row.Direct, row.Delegated = numOr0(res.Direct, o.Key), numOr0(res.Delegated, o.Key)
+		}
+		v.Rows = append(v.Rows, row)
 		if f := n.Float(); f > max {
 			max = f
 		}
@@ -163,6 +174,14 @@ func newResultView(p *govern.Proposal) *resultView {
 		v.Rounds = append(v.Rounds, row)
 	}
 	return v
+}
+
+// numOr0 writes m[k], or 0 when m has no entry for k.
+func numOr0(m map[string]vote.Num, k string) string {
+	if n, ok := m[k]; ok {
+		return n.String()
+	}
+	return "0"
 }
 
 func labels(keys []string, label func(string) string) string {

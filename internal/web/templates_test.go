@@ -76,6 +76,11 @@ func TestTemplatesExecute(t *testing.T) {
 			Errors: map[string]string{"title": "bad", "seats": "bad"}}},
 		"proposal_show": {show(p, ""), show(&open, "single"), show(&open, "multi"), show(&open, "score"), show(&open, "meeting"),
 			show(&open, "rank"), show(&open, "")},
+		"delegations": {delegationsPage{Coop: c, Member: m, Mine: []delegationRow{{Delegation: govern.Delegation{From: "ada", Scope: "coop", CreatedAt: now},
+			Where: "everything", Change: "/coops/river/delegations?scope=coop"}}, ToMe: []delegationRow{{Delegation: govern.Delegation{From: "bo",
+			Scope: "proposal", Proposal: 7, CreatedAt: now}, Where: "proposal #7", Link: "/proposals/7"}}, Carried: 1,
+			Trustees: []choice{{"bo", "Bo"}}, Topics: []string{"bakery"}, Proposals: []choice{{"7", "#7"}}, Form: delegationForm{Scope: "topic"},
+			Errors: map[string]string{"to": "bad"}, Problem: "no", Done: "yes"}, delegationsPage{Coop: &coop.Coop{Slug: "off"}}},
 		"audit": {auditPage{Coop: c, Events: []audit.Event{{Seq: 1, At: now, Action: "coop.founded", Payload: []byte(`{"a":1}`), Hash: "abcdef0123456789"}},
 			Older: 1, Newer: true}},
 	}
