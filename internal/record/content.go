@@ -53,10 +53,91 @@ func (r *Ranking) UnmarshalJSON(b []byte) error {
 // returns it in canonical form (one field set, keys in option order, every
 // option scored) and as a vote.Ballot (weight and class left for the caller).
 func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Params) (Content, vote.Ballot, error) {
-	idx := make(map[string]int, len(options))
+	z := newNormalizer(m, options, params, 0)
+	z.canonical = true
+	return z.normalize(in)
+}
+
+// normalizer normalizes many ballots of one count: the option index is
+// built once, and the vote.Ballot slices are cut from two arenas, so that
+// a million ballots cost a handful of allocations (docs/BENCHMARKS.md).
+type normalizer struct {
+	m       vote.Method
+	options []vote.Option
+	params  vote.Params
+	idx     map[string]int
+	// canonical asks for the canonical Content too; a count needs only
+	// the vote.Ballot.
+	canonical bool
+	seen      []uint32 // generation stamps: no clearing per ballot
+	gen       uint32
+	ints      []int
+	ranks     vote.Ranking
+}
+
+// newNormalizer sets up a normalizer; size is the number of ints and
+// ranking entries to reserve (enough for all ballots avoids regrowing).
+func newNormalizer(m vote.Method, options []vote.Option, params vote.Params, size int) *normalizer {
+	z := &normalizer{m: m, options: options, params: params, idx: make(map[string]int, len(options)),
+		seen: make([]uint32, len(options))}
 	for i, o := range options {
-		idx[o.Key] = i
+		z.idx[o.Key] = i
 	}
+	if m.Ranked() {
+		z.ranks = make(vote.Ranking, 0, size)
+	} else {
+		z.ints = make([]int, 0, size)
+	}
+	return z
+}
+
+// size returns how many arena entries in needs at most.
+func (in *Content) size(options int) int {
+	switch {
+	case in.Scores != nil:
+		return options
+	case in.Ranking != nil:
+		n := 0
+		for _, g := range in.Ranking {
+			n += len(g)
+		}
+		return n
+	}
+	return len(in.Choices) + 1
+}
+
+// mark stamps option i as seen on the current ballot and reports whether
+// it already was.
+func (z *normalizer) mark(i int) bool {
+	if z.seen[i] == z.gen {
+		return true
+	}
+	z.seen[i] = z.gen
+	return false
+}
+
+// next starts a new ballot for mark.
+func (z *normalizer) next() {
+	z.gen++
+	if z.gen == 0 { // wrapped: stamps from 2³² ballots ago would collide
+		clear(z.seen)
+		z.gen = 1
+	}
+}
+
+// take returns k ints cut from the arena, zeroed.
+func (z *normalizer) take(k int) []int {
+	if len(z.ints)+k > cap(z.ints) {
+		z.ints = make([]int, 0, max(k, 2*cap(z.ints), 64))
+	}
+	s := z.ints[len(z.ints) : len(z.ints)+k : len(z.ints)+k]
+	clear(s)
+	z.ints = z.ints[:len(z.ints)+k]
+	return s
+}
+
+func (z *normalizer) normalize(in Content) (Content, vote.Ballot, error) {
+	m, options, params, idx := z.m, z.options, z.params, z.idx
 	bad := func(field, msg string) (Content, vote.Ballot, error) {
 		return Content{}, vote.Ballot{}, errs.Invalid(field, msg)
 	}
@@ -69,6 +150,7 @@ func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Pa
 	if set != 1 {
 		return bad("ballot", "give exactly one of choice, choices, scores or ranking")
 	}
+	z.next()
 	var out Content
 	var b vote.Ballot
 	switch {
@@ -80,7 +162,8 @@ func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Pa
 		if !ok {
 			return bad("choice", "not one of the options")
 		}
-		out.Choice, b.Choices = in.Choice, []int{i}
+		out.Choice, b.Choices = in.Choice, z.take(1)
+		b.Choices[0] = i
 	case m == vote.Choice || m == vote.Approval:
 		list := in.Choices
 		if in.Choice != nil {
@@ -92,22 +175,26 @@ func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Pa
 		if m == vote.Choice && len(list) > params.MaxChoices {
 			return bad("choices", fmt.Sprintf("choose at most %d", params.MaxChoices))
 		}
-		picked := make([]bool, len(options))
 		for _, k := range list {
 			i, ok := idx[k]
 			if !ok {
 				return bad("choices", fmt.Sprintf("%q is not one of the options", k))
 			}
-			if picked[i] {
+			if z.mark(i) {
 				return bad("choices", fmt.Sprintf("%q is chosen twice", k))
 			}
-			picked[i] = true
 		}
-		out.Choices = []string{}
+		// In option order, so equal ballots are equal.
+		b.Choices = z.take(len(list))[:0]
+		if z.canonical {
+			out.Choices = []string{}
+		}
 		for i, o := range options {
-			if picked[i] {
-				out.Choices = append(out.Choices, o.Key)
+			if z.seen[i] == z.gen {
 				b.Choices = append(b.Choices, i)
+				if z.canonical {
+					out.Choices = append(out.Choices, o.Key)
+				}
 			}
 		}
 	case m.Scored():
@@ -121,7 +208,7 @@ func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Pa
 		case vote.Meeting:
 			lo, hi = 0, 2
 		}
-		b.Scores = make([]int, len(options))
+		b.Scores = z.take(len(options))
 		sum := 0
 		for k, s := range in.Scores {
 			i, ok := idx[k]
@@ -132,45 +219,60 @@ func (in Content) Normalize(m vote.Method, options []vote.Option, params vote.Pa
 				return bad("scores", fmt.Sprintf("%q: give %d to %d", k, lo, hi))
 			}
 			b.Scores[i] = s
+			z.mark(i)
 			sum += s
 		}
 		if m == vote.Dot && sum > params.Points {
 			return bad("scores", fmt.Sprintf("%d points given, at most %d", sum, params.Points))
 		}
 		// Unrated options score the minimum (RULES.md 2.2).
-		out.Scores = make(map[string]int, len(options))
-		for i, o := range options {
-			if _, ok := in.Scores[o.Key]; !ok {
+		for i := range options {
+			if z.seen[i] != z.gen {
 				b.Scores[i] = lo
 			}
-			out.Scores[o.Key] = b.Scores[i]
+		}
+		if z.canonical {
+			out.Scores = make(map[string]int, len(options))
+			for i, o := range options {
+				out.Scores[o.Key] = b.Scores[i]
+			}
 		}
 	case m.Ranked():
 		if in.Ranking == nil {
 			return bad("ranking", fmt.Sprintf("a %s ballot ranks options", m))
 		}
-		seen := make([]bool, len(options))
-		groups := make([][]int, 0, len(in.Ranking))
+		n := 0
+		for _, g := range in.Ranking {
+			n += len(g)
+		}
+		if len(z.ranks)+n > cap(z.ranks) {
+			z.ranks = make(vote.Ranking, 0, max(n, 2*cap(z.ranks), 64))
+		}
+		start := len(z.ranks)
 		for _, g := range in.Ranking {
 			if len(g) == 0 {
 				return bad("ranking", "empty group")
 			}
-			var ig []int
-			for _, k := range g {
+			for j, k := range g {
 				i, ok := idx[k]
 				if !ok {
 					return bad("ranking", fmt.Sprintf("%q is not one of the options", k))
 				}
-				if seen[i] {
+				if z.mark(i) {
 					return bad("ranking", fmt.Sprintf("%q is ranked twice", k))
 				}
-				seen[i] = true
-				ig = append(ig, i)
+				// vote.Ranking: a group's first option, then the rest
+				// marked level with it (^i).
+				e := int32(i)
+				if j > 0 {
+					e = ^e
+				}
+				z.ranks = append(z.ranks, e)
 			}
-			groups = append(groups, ig)
 		}
+		end := len(z.ranks)
+		b.Ranking = z.ranks[start:end:end]
 		out.Ranking = in.Ranking
-		b.Ranking = vote.RankingOf(groups)
 	default:
 		return bad("ballot", fmt.Sprintf("this proposal's method %s takes no ballot", m))
 	}

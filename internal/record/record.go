@@ -120,7 +120,7 @@ func Read(r io.Reader) (*Record, error) {
 	dec.DisallowUnknownFields()
 	var rec Record
 	if err := dec.Decode(&rec); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRecord, err)
+		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	if rec.Format != Format {
 		return nil, fmt.Errorf("%w: format %q, want %q", ErrRecord, rec.Format, Format)
@@ -141,7 +141,8 @@ type Resolution struct {
 	Scope []string
 }
 
-// Carried returns how many members other than t herself her ballot counts for.
+// Carried returns how many members other than t herself her ballot counts
+// for. It walks every member: O(n) per call.
 func (res *Resolution) Carried(t int32) int {
 	n := 0
 	for i, x := range res.Target {
@@ -152,38 +153,60 @@ func (res *Resolution) Carried(t int32) int {
 	return n
 }
 
+// Scope ranks, narrowest highest (RULES.md 2.4: the most specific wins).
+var scopeRank = map[string]int8{ScopeCoop: 1, ScopeTopic: 2, ScopeProposal: 3}
+
 // Resolve picks every member's most specific delegation (proposal over
-// topic over co-op; only topic delegations of the record's topic apply)
-// and follows the chains (RULES.md 2.4).
+// topic over co-op; only topic delegations of the record's topic and
+// proposal delegations of its proposal apply) and follows the chains
+// (RULES.md 2.4). It fails with ErrRecord on a record that cannot be
+// counted: a voter twice in the electorate, a class the record does not
+// list, a weight below 1, a ballot of someone outside the electorate, two
+// ballots of one voter, an unknown scope or two delegations of one member
+// in one scope.
 func (rec *Record) Resolve() (*Resolution, error) {
+	res, _, err := rec.resolve()
+	return res, err
+}
+
+// resolve is Resolve, also returning the position in rec.Ballots of each
+// member's ballot (-1 if none), so Input need not look voters up again.
+//
+// It looks every voter up once in one map built once: at a million members
+// the map, not the chain following, is what costs (docs/BENCHMARKS.md).
+func (rec *Record) resolve() (*Resolution, []int32, error) {
 	idx, err := rec.electorateIndex()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n := len(rec.Electorate)
 	res := &Resolution{Next: make([]int32, n), Direct: make([]bool, n), Scope: make([]string, n)}
-	for _, b := range rec.Ballots {
+	ballotOf := make([]int32, n)
+	for i := range ballotOf {
+		ballotOf[i] = -1
+		res.Next[i] = vote.NoDelegation
+	}
+	for bi := range rec.Ballots {
+		b := &rec.Ballots[bi]
 		if b.Voter == "" {
-			continue
+			continue // secret: nobody's, and never a trustee's
 		}
 		i, ok := idx[b.Voter]
 		if !ok {
-			return nil, fmt.Errorf("%w: ballot of %q, who is not in the electorate", ErrRecord, b.Voter)
+			return nil, nil, fmt.Errorf("%w: ballot of %q, who is not in the electorate", ErrRecord, b.Voter)
 		}
 		if res.Direct[i] {
-			return nil, fmt.Errorf("%w: two ballots of %q", ErrRecord, b.Voter)
+			return nil, nil, fmt.Errorf("%w: two ballots of %q", ErrRecord, b.Voter)
 		}
 		res.Direct[i] = true
+		ballotOf[i] = int32(bi)
 	}
-	rank := map[string]int{ScopeCoop: 1, ScopeTopic: 2, ScopeProposal: 3}
-	best := make([]int, n)
-	for i := range res.Next {
-		res.Next[i] = vote.NoDelegation
-	}
-	for _, d := range rec.Delegations {
-		r, ok := rank[d.Scope]
+	best := make([]int8, n)
+	for di := range rec.Delegations {
+		d := &rec.Delegations[di]
+		r, ok := scopeRank[d.Scope]
 		if !ok {
-			return nil, fmt.Errorf("%w: delegation scope %q", ErrRecord, d.Scope)
+			return nil, nil, fmt.Errorf("%w: delegation scope %q", ErrRecord, d.Scope)
 		}
 		if d.Scope == ScopeTopic && d.Topic != rec.Topic {
 			continue
@@ -196,44 +219,44 @@ func (rec *Record) Resolve() (*Resolution, error) {
 			continue // not in the electorate: cannot vote, so cannot delegate
 		}
 		if best[i] == r {
-			return nil, fmt.Errorf("%w: %q has two %s delegations", ErrRecord, d.From, d.Scope)
+			return nil, nil, fmt.Errorf("%w: %q has two %s delegations", ErrRecord, d.From, d.Scope)
 		}
 		if best[i] > r {
 			continue
 		}
 		best[i] = r
 		res.Scope[i] = d.Scope
-		switch j, ok := idx[deref(d.To)]; {
-		case d.To == nil:
+		if d.To == nil {
 			res.Next[i] = vote.Blocked
+			continue
+		}
+		j, ok := idx[*d.To]
+		switch {
 		case !ok:
 			res.Next[i] = vote.Outside
 		case rec.WithinClassOnly && rec.Electorate[j].Class != rec.Electorate[i].Class:
 			res.Next[i] = vote.Outside
 		default:
-			res.Next[i] = int32(j)
+			res.Next[i] = j
 		}
 	}
 	res.Target = vote.Resolve(res.Next, res.Direct)
-	return res, nil
+	return res, ballotOf, nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func (rec *Record) electorateIndex() (map[string]int, error) {
+func (rec *Record) electorateIndex() (map[string]int32, error) {
 	classes := make(map[string]bool, len(rec.Classes))
 	for _, c := range rec.Classes {
 		classes[c.Key] = true
 	}
-	idx := make(map[string]int, len(rec.Electorate))
-	for i, v := range rec.Electorate {
+	idx := make(map[string]int32, len(rec.Electorate))
+	for i := range rec.Electorate {
+		v := &rec.Electorate[i]
 		if _, dup := idx[v.Voter]; dup {
 			return nil, fmt.Errorf("%w: %q is twice in the electorate", ErrRecord, v.Voter)
+		}
+		if v.Voter == "" {
+			return nil, fmt.Errorf("%w: electorate member %d has no name", ErrRecord, i)
 		}
 		if !classes[v.Class] {
 			return nil, fmt.Errorf("%w: %q is in class %q, which the record does not list", ErrRecord, v.Voter, v.Class)
@@ -241,7 +264,7 @@ func (rec *Record) electorateIndex() (map[string]int, error) {
 		if v.Weight <= 0 {
 			return nil, fmt.Errorf("%w: %q has weight %d; weights are positive integers", ErrRecord, v.Voter, v.Weight)
 		}
-		idx[v.Voter] = i
+		idx[v.Voter] = int32(i)
 	}
 	return idx, nil
 }
@@ -250,9 +273,10 @@ func (rec *Record) electorateIndex() (map[string]int, error) {
 // class and weight, every delegated vote with the trustee's ballot content
 // and the delegator's own class and weight, and each total as one ballot
 // weighing its count. Ballots follow the electorate's order, then secret
-// ballots in the record's order, then totals.
+// ballots in the record's order, then totals. A delegated vote shares its
+// trustee's choices, scores or ranking (vote.Count does not change them).
 func (rec *Record) Input() (*vote.Input, *Resolution, error) {
-	res, err := rec.Resolve()
+	res, ballotOf, err := rec.resolve()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -260,14 +284,15 @@ func (rec *Record) Input() (*vote.Input, *Resolution, error) {
 	if rec.Pass != nil {
 		pass = *rec.Pass
 	}
-	if rec.Weighting == "" {
-		rec.Weighting = vote.Equal
+	weighting, emptyClass := rec.Weighting, rec.EmptyClass
+	if weighting == "" {
+		weighting = vote.Equal
 	}
-	if rec.EmptyClass == "" {
-		rec.EmptyClass = vote.Redistribute
+	if emptyClass == "" {
+		emptyClass = vote.Redistribute
 	}
-	in := &vote.Input{Method: rec.Method, Options: rec.Options, Params: rec.Params, Weighting: rec.Weighting,
-		Classes: rec.Classes, EmptyClass: rec.EmptyClass, ClassMajority: rec.ClassMajority, Quorum: rec.Quorum,
+	in := &vote.Input{Method: rec.Method, Options: rec.Options, Params: rec.Params, Weighting: weighting,
+		Classes: rec.Classes, EmptyClass: emptyClass, ClassMajority: rec.ClassMajority, Quorum: rec.Quorum,
 		Pass: pass, Electorate: make([]int64, len(rec.Classes)), Members: int64(len(rec.Electorate))}
 	if len(in.Options) == 0 {
 		in.Options = vote.FixedOptions(rec.Method)
@@ -276,38 +301,57 @@ func (rec *Record) Input() (*vote.Input, *Resolution, error) {
 	for i, c := range rec.Classes {
 		classIdx[c.Key] = i
 	}
-	for _, v := range rec.Electorate {
-		in.Electorate[classIdx[v.Class]] += v.Weight
+	// Each member's class, looked up once rather than once per ballot.
+	memberClass := make([]int32, len(rec.Electorate))
+	for i := range rec.Electorate {
+		k := classIdx[rec.Electorate[i].Class]
+		memberClass[i] = int32(k)
+		in.Electorate[k] += rec.Electorate[i].Weight
 	}
-	content := make([]*vote.Ballot, len(rec.Electorate))
-	idx, _ := rec.electorateIndex()
-	var secret []vote.Ballot
-	for i, b := range rec.Ballots {
-		_, vb, err := b.Normalize(in.Method, in.Options, in.Params)
+
+	size := 0
+	for i := range rec.Ballots {
+		size += rec.Ballots[i].size(len(in.Options))
+	}
+	z := newNormalizer(in.Method, in.Options, in.Params, size)
+	norm := make([]vote.Ballot, len(rec.Ballots))
+	secret := 0
+	for i := range rec.Ballots {
+		b := &rec.Ballots[i]
+		_, vb, err := z.normalize(b.Content)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: ballot %d (%q): %v", ErrRecord, i, b.Voter, err)
+			return nil, nil, fmt.Errorf("%w: ballot %d (%q): %w", ErrRecord, i, b.Voter, err)
 		}
-		if b.Voter != "" {
-			content[idx[b.Voter]] = &vb
-			continue
+		if b.Voter == "" {
+			k, ok := classIdx[b.Class]
+			if !ok || b.Weight <= 0 {
+				return nil, nil, fmt.Errorf("%w: secret ballot %d needs a listed class and a positive weight", ErrRecord, i)
+			}
+			vb.Class, vb.Weight = k, b.Weight
+			secret++
 		}
-		k, ok := classIdx[b.Class]
-		if !ok || b.Weight <= 0 {
-			return nil, nil, fmt.Errorf("%w: secret ballot %d needs a listed class and a positive weight", ErrRecord, i)
-		}
-		vb.Class, vb.Weight = k, b.Weight
-		secret = append(secret, vb)
+		norm[i] = vb
 	}
-	in.Ballots = make([]vote.Ballot, 0, len(rec.Ballots)+len(rec.Totals))
+	counted := secret + len(rec.Totals)
+	for _, t := range res.Target {
+		if t >= 0 {
+			counted++
+		}
+	}
+	in.Ballots = make([]vote.Ballot, 0, counted)
 	for i, t := range res.Target {
 		if t < 0 {
 			continue
 		}
-		b := *content[t]
-		b.Weight, b.Class, b.Delegated = rec.Electorate[i].Weight, classIdx[rec.Electorate[i].Class], t != int32(i)
+		b := norm[ballotOf[t]]
+		b.Weight, b.Class, b.Delegated = rec.Electorate[i].Weight, int(memberClass[i]), t != int32(i)
 		in.Ballots = append(in.Ballots, b)
 	}
-	in.Ballots = append(in.Ballots, secret...)
+	for i := range rec.Ballots {
+		if rec.Ballots[i].Voter == "" {
+			in.Ballots = append(in.Ballots, norm[i])
+		}
+	}
 	for _, t := range rec.Totals {
 		k, ok := classIdx[t.Class]
 		if !ok {
@@ -320,9 +364,9 @@ func (rec *Record) Input() (*vote.Input, *Resolution, error) {
 			continue
 		}
 		choice := t.Choice
-		_, vb, err := Content{Choice: &choice}.Normalize(in.Method, in.Options, in.Params)
+		_, vb, err := z.normalize(Content{Choice: &choice})
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: total for %q: %v", ErrRecord, t.Choice, err)
+			return nil, nil, fmt.Errorf("%w: total for %q: %w", ErrRecord, t.Choice, err)
 		}
 		vb.Weight, vb.Class = t.Count, k
 		in.Ballots = append(in.Ballots, vb)
