@@ -183,7 +183,11 @@ func TestProposalTrace(t *testing.T) {
 	expect(t, "ada closes", ada.post(p+"/close", url.Values{}), http.StatusSeeOther, p)
 	expect(t, "bo's vote went to ada", bo.get(p), http.StatusOK, "",
 		"Your vote went to @ada, who voted Yes (your delegation for the co-op).", "!If you vote yourself", "!Block delegation",
-		`<th scope="col" class="num">Direct</th><th scope="col" class="num">Delegated</th>`)
+		`<th scope="col" class="num">Weighted total</th><th scope="col" class="num">Direct</th><th scope="col" class="num">Delegated</th>`,
+		"weight <strong>1</strong> cast directly and <strong>1</strong> through delegation",
+		`<th scope="col" class="num">Ballots</th><th scope="col" class="num">Direct</th><th scope="col" class="num">Delegated</th>`,
+		`<th scope="row">users</th><td class="num">–</td><td class="num">1</td><td class="num">1</td><td class="num">0</td><td class="num">1</td>`,
+		`(1 delegated)`)
 	expect(t, "bo revokes after close", bo.post("/coops/river/delegations/revoke", url.Values{"scope": {"coop"}}), http.StatusSeeOther, "")
 	expect(t, "the count keeps the delegation made at close", bo.get(p), http.StatusOK, "", "Your vote went to @ada, who voted Yes")
 

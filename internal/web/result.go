@@ -32,6 +32,11 @@ type resultView struct {
 	// Split: the rows say how much of each total came from direct
 	// ballots and how much through delegation (RULES.md 2.4).
 	Split bool
+	// DirectWeight and DelegatedWeight sum the member weights that voted
+	// directly and through delegation; ClassSplit: the class table shows
+	// the same per class. Results counted before delegation have neither.
+	DirectWeight, DelegatedWeight int64
+	ClassSplit                    bool
 }
 
 type resultRow struct {
@@ -43,8 +48,16 @@ type resultRow struct {
 type classCountRow struct {
 	Key                                string
 	Weight, Electorate, Ballots, Valid int64
-	Counts                             []int64
-	Majority                           string
+	// Direct and Delegated split Ballots by how they arrived.
+	Direct, Delegated int64
+	Counts            []countCell
+	Majority          string
+}
+
+// countCell is one option's count in a class, with the part of it that
+// came through delegation.
+type countCell struct {
+	N, Delegated int64
 }
 
 type roundRow struct {
@@ -79,7 +92,8 @@ const (
 
 func newResultView(p *govern.Proposal) *resultView {
 	res := p.Result
-	v := &resultView{Outcome: string(res.Outcome), Rule: res.Rule, Seed: res.Seed, Participation: res.Participation}
+	v := &resultView{Outcome: string(res.Outcome), Rule: res.Rule, Seed: res.Seed, Participation: res.Participation,
+		DirectWeight: res.DirectWeight, DelegatedWeight: res.DelegatedWeight}
 	label := func(k string) string {
 		for _, o := range p.Options {
 			if o.Key == k {
@@ -153,10 +167,15 @@ func newResultView(p *govern.Proposal) *resultView {
 	sort.Strings(rest)
 	for _, k := range append(keys, rest...) {
 		cc := res.Classes[k]
-		row := classCountRow{Key: k, Weight: cc.Weight, Electorate: cc.Electorate, Ballots: cc.Ballots, Valid: cc.Valid}
-		for _, o := range p.Options {
-			row.Counts = append(row.Counts, cc.Counts[o.Key])
+		if cc == nil {
+			continue
 		}
+		row := classCountRow{Key: k, Weight: cc.Weight, Electorate: cc.Electorate, Ballots: cc.Ballots, Valid: cc.Valid,
+			Direct: cc.Direct, Delegated: cc.Delegated}
+		for _, o := range p.Options {
+			row.Counts = append(row.Counts, countCell{N: cc.Counts[o.Key], Delegated: cc.DelegatedCounts[o.Key]})
+		}
+		v.ClassSplit = v.ClassSplit || cc.Delegated > 0
 		if cc.Majority != nil {
 			row.Majority = map[bool]string{true: "yes", false: "no"}[*cc.Majority]
 		}
