@@ -13,6 +13,7 @@ import (
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 	"opencoop/internal/govern"
+	"opencoop/internal/meeting"
 	"opencoop/internal/store"
 )
 
@@ -23,7 +24,9 @@ type Services struct {
 	Auth   *auth.Service
 	Coops  *coop.Service
 	Govern *govern.Service
-	Logger *slog.Logger
+	// Meetings keeps general meetings; Govern asks it about resolutions.
+	Meetings *meeting.Service
+	Logger   *slog.Logger
 	// BaseURL is the public address, e.g. http://127.0.0.1:8080, for
 	// invitation links.
 	BaseURL string
@@ -36,12 +39,16 @@ type Services struct {
 // kept in the database.
 func New(db *store.DB, now func() time.Time, ballotKey []byte, logger *slog.Logger, baseURL string) *Services {
 	coops := &coop.Service{DB: db, Now: now}
+	gov := &govern.Service{DB: db, Coops: coops, Now: now, BallotKey: ballotKey}
+	meetings := &meeting.Service{DB: db, Coops: coops, Govern: gov, Now: now}
+	gov.Meetings = meetings
 	return &Services{
-		DB:      db,
-		Auth:    auth.NewService(db, now),
-		Coops:   coops,
-		Govern:  &govern.Service{DB: db, Coops: coops, Now: now, BallotKey: ballotKey},
-		Logger:  logger,
-		BaseURL: baseURL,
+		DB:       db,
+		Auth:     auth.NewService(db, now),
+		Coops:    coops,
+		Govern:   gov,
+		Meetings: meetings,
+		Logger:   logger,
+		BaseURL:  baseURL,
 	}
 }
