@@ -48,10 +48,12 @@ type proposalPage struct {
 type delegationBox struct {
 	// Note says why delegation does not apply here, if it does not.
 	Note string
-	// Trace says where the viewer's vote goes (went, after close); Carries
+	// Trace says where the viewer's vote goes (went, after close), Lost
+	// that it counts for nobody; Carries
 	// is how many others her ballot counts for, Delegators how many
 	// members delegate to her in a scope that covers this proposal.
 	Trace      string
+	Lost       bool
 	Carries    int
 	Delegators int
 	// Forms offers delegating or blocking this proposal, with Trustees
@@ -191,7 +193,7 @@ func (h *handler) delegationBox(r *http.Request, me auth.Account, p *govern.Prop
 	case err != nil:
 		return b, err
 	}
-	b.Trace, b.Carries = traceText(t, p, !open), t.Carries
+	b.Trace, b.Lost, b.Carries = traceText(t, p, !open), t.Final == "", t.Carries
 	if !open || !c.Delegation.Enabled {
 		return b, nil
 	}

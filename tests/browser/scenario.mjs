@@ -4,7 +4,10 @@
 // The browser scenario of issue 2: two people sign up, one founds a co-op
 // and invites the other, who joins by the link; one proposes a yes/no
 // question, both vote, the founder closes it, and the result page shows
-// "passed". run.sh starts the server and sets BASE_URL and OUT_DIR.
+// "passed". Then the second member delegates to the first, who votes on a
+// second question; each sees where the vote went and who carries whom,
+// and the delegation is revoked (RULES.md 2.4). run.sh starts the server
+// and sets BASE_URL and OUT_DIR.
 import { chromium } from 'playwright-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +55,7 @@ const pa = await ada.newPage();
 const slug = 'bakery-' + Date.now().toString(36);
 let joinURL = '';
 let proposalURL = '';
-let screenshot = '';
+const screenshots = [];
 
 async function signUp(page, handle, name) {
   await page.goto(base + '/signup');
@@ -153,8 +156,63 @@ try {
     await pb.goto(proposalURL);
     const outcome = (await pb.locator('.result .outcome').textContent()).trim();
     expect(outcome.startsWith('passed'), `bo sees ${JSON.stringify(outcome)}`);
-    screenshot = path.join(outDir, 'result.png');
-    await pb.screenshot({ path: screenshot, fullPage: true });
+    screenshots.push(path.join(outDir, 'result.png'));
+    await pb.screenshot({ path: screenshots.at(-1), fullPage: true });
+  });
+
+  let secondURL = '';
+  await step('ada proposes a second question', async () => {
+    await pa.goto(`${base}/coops/${slug}/proposals/new`);
+    await pa.getByLabel('Title').fill('Buy a second oven?');
+    await pa.getByLabel('Topic').fill('ovens');
+    await pa.getByRole('button', { name: 'Put it to the members' }).click();
+    await pa.waitForURL(/\/proposals\/\d+/);
+    secondURL = pa.url().replace(/[?#].*$/, '');
+    expect(await pa.locator('dd .key', { hasText: 'ovens' }).isVisible(), 'the topic is not shown');
+  });
+
+  await step('bo delegates his vote in the co-op to ada', async () => {
+    await pb.goto(`${base}/coops/${slug}/delegations`);
+    expect(await pb.getByRole('heading', { level: 1, name: 'My delegations' }).isVisible(), 'no delegations heading');
+    await pb.getByLabel('Everything in the co-op').check();
+    await pb.getByLabel('Delegate to').selectOption('ada');
+    await pb.getByRole('button', { name: 'Save the delegation' }).click();
+    await pb.waitForURL(/done=set/);
+    expect(await pb.getByText('your vote goes to @ada').isVisible(), 'the delegation is not listed');
+  });
+
+  await step('ada votes no; bo sees where his vote went', async () => {
+    await pa.goto(secondURL);
+    expect(await pa.getByText('1 member delegates to you').isVisible(), 'ada is not told she has a delegator');
+    await pa.getByLabel('No', { exact: true }).check();
+    await pa.getByRole('button', { name: 'Cast your vote' }).click();
+    await pa.waitForURL(/voted=1/);
+    await pb.goto(secondURL);
+    const trace = (await pb.locator('.notice.trace').textContent()).trim();
+    expect(/^Your vote goes to @ada, who voted No/.test(trace), `bo's trace says ${JSON.stringify(trace)}`);
+  });
+
+  await step('ada sees she carries bo', async () => {
+    await pa.goto(secondURL);
+    const carries = (await pa.locator('.carries').textContent()).trim();
+    expect(carries.includes('counts for 1 other member'), `ada's page says ${JSON.stringify(carries)}`);
+    await pa.goto(`${base}/coops/${slug}/delegations`);
+    expect(await pa.getByText('You carry 1 member').isVisible(), 'ada does not carry 1 member');
+  });
+
+  await step('bo revokes his delegation and his vote counts for nobody', async () => {
+    await pb.goto(`${base}/coops/${slug}/delegations`);
+    await pb.getByRole('button', { name: /^Revoke/ }).click();
+    await pb.waitForURL(/done=revoked/);
+    expect(await pb.getByText('You have not delegated your vote').isVisible(), 'the delegation is still listed');
+    await pb.goto(secondURL);
+    const trace = (await pb.locator('.notice.trace').textContent()).trim();
+    expect(trace.startsWith('Your vote counts for nobody yet'), `bo's trace says ${JSON.stringify(trace)}`);
+    await pa.goto(`${base}/coops/${slug}/delegations`);
+    expect(await pa.getByText('You carry no members').isVisible(), 'ada still carries bo');
+    screenshots.push(path.join(outDir, 'delegation.png'));
+    await pb.goto(secondURL);
+    await pb.screenshot({ path: screenshots.at(-1), fullPage: true });
   });
 
   await step('a stranger is refused the proposal', async () => {
@@ -172,6 +230,6 @@ try {
   await ada.close();
 }
 
-if (screenshot) console.log(`screenshot: ${screenshot}`);
+for (const s of screenshots) console.log(`screenshot: ${s}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
