@@ -214,3 +214,16 @@ func TestTraceReasons(t *testing.T) {
 	expect(t, "delegation off", bo.get(p), http.StatusOK, "", "River Bakery does not use delegation: only members who vote themselves are counted.",
 		"Your vote counts for nobody yet: you have not voted", "!Block delegation")
 }
+
+func TestProposalTopicField(t *testing.T) {
+	_, ada, bo := setUp(t)
+	expect(t, "the form", ada.get("/coops/river/proposals/new"), http.StatusOK, "", `<label for="topic">Topic</label>`, `<datalist id="topics"></datalist>`)
+	expect(t, "a bad topic", ada.post("/coops/river/proposals/new", with(proposalForm0, "topic", "Ovens & fire")), http.StatusUnprocessableEntity, "",
+		"use a lower-case letter", `value="Ovens &amp; fire"`, `id="topic" name="topic" list="topics" value="Ovens &amp; fire" maxlength="32" autocapitalize="none" autocomplete="off" aria-describedby="topic-help" aria-invalid="true"`)
+	p := propose(t, ada, with(proposalForm0, "topic", " Ovens "))
+	expect(t, "the topic is shown", bo.get(p), http.StatusOK, "", `<dt>Topic</dt><dd><span class="key">ovens</span>`)
+	expect(t, "and offered next time", ada.get("/coops/river/proposals/new"), http.StatusOK, "", `<datalist id="topics"><option value="ovens"></datalist>`,
+		"existing: ovens")
+	q := propose(t, ada, proposalForm0)
+	expect(t, "no topic", bo.get(q), http.StatusOK, "", `<dt>Topic</dt><dd>none</dd>`)
+}
