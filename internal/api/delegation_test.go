@@ -213,7 +213,7 @@ func TestDelegationRules(t *testing.T) {
 	// m1 may change her own delegation's scope target without counting twice.
 	e.delegateTo(toks[1], "r", "founder", map[string]any{"scope": "topic", "topic": "t"})
 	st, out := e.do("PUT", "/api/v1/coops/r/delegations", toks[2], map[string]any{"to": "founder", "scope": "coop"})
-	if st != 409 || !strings.Contains(out["_raw"].(string), "carries 1") {
+	if st != 409 || !strings.Contains(out["_raw"].(string), "founder carries 1") {
 		t.Errorf("a second delegator over the cap: %d %s, want 409", st, out["_raw"])
 	}
 	secret := e.propose(toks[0], "r", map[string]any{"title": "Secret", "method": "yesno", "secret": true})

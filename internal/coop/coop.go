@@ -385,12 +385,12 @@ func validateSettings(v *errs.ValidationError, s Settings) {
 // already made stay; the new rules apply to new ones and, for
 // within_class_only, to every count from now on.
 func (s *Service) UpdateSettings(ctx context.Context, c *Coop, a auth.Account, in Settings) (*Coop, error) {
+	if _, err := s.RequireSecretary(ctx, c, a.ID); err != nil {
+		return nil, err
+	}
 	var v errs.ValidationError
 	validateSettings(&v, in)
 	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if _, err := s.RequireSecretary(ctx, c, a.ID); err != nil {
 		return nil, err
 	}
 	out := *c

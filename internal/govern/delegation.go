@@ -173,7 +173,7 @@ func (s *Service) Delegate(ctx context.Context, c *coop.Coop, a auth.Account, in
 				return fmt.Errorf("govern: count delegators: %w", err)
 			}
 			if n >= cp {
-				return fmt.Errorf("%s already carries %d delegations, the most %s allows: %w", *out.To, n, c.Name, errs.ErrConflict)
+				return fmt.Errorf("the cap is reached: a trustee may carry %d, and %s carries %d: %w", cp, *out.To, n, errs.ErrConflict)
 			}
 		}
 		const q = `INSERT INTO delegations (coop_id, member_id, scope, scope_id, trustee_id, created_at)

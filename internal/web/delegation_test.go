@@ -82,7 +82,7 @@ func TestDelegationsPage(t *testing.T) {
 	expect(t, "a cap of 1", ada.post("/coops/river/settings", with(settings0, "cap", "1")), http.StatusSeeOther, "/coops/river")
 	expect(t, "cy delegates to bo", cy.post(page, delegate("coop", "bo")), http.StatusSeeOther, page)
 	expect(t, "ada would carry two", cy.post(page, delegate("topic", "ada", "topic", "bakery")), http.StatusConflict, "",
-		"Ada already carries 1 delegations, the most River Bakery allows", `<option value="ada" selected>`, `value="bakery"`)
+		"The cap is reached: a trustee may carry 1, and ada carries 1", `<option value="ada" selected>`, `value="bakery"`)
 
 	// Revoking.
 	revoke := page + "/revoke"
@@ -138,8 +138,7 @@ func TestCoopSettings(t *testing.T) {
 	expect(t, "bo sees the change", bo.get("/coops/river"), http.StatusOK, "",
 		"only within their own class; one member carries at most 2", "7 days before", "at most 3 proxies")
 	expect(t, "ada turns delegation off", ada.post(settings, with(settings0, "delegation", "")), http.StatusSeeOther, "/coops/river")
-	expect(t, "bo sees it off", bo.get("/coops/river"), http.StatusOK, "", "off — only members who vote themselves are counted",
-		`!href="/coops/river/delegations"`)
+	expect(t, "bo sees it off", bo.get("/coops/river"), http.StatusOK, "", "off — only members who vote themselves are counted")
 	expect(t, "the audit log has it", ada.get("/coops/river/audit"), http.StatusOK, "", "coop.settings")
 }
 
