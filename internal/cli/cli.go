@@ -30,6 +30,7 @@ const usage = `opencoop — found and run an open co-operative
 Usage:
   opencoop serve [--addr 127.0.0.1:8080] [--data ./opencoop-data] [--db postgres://…] [--demo]
   opencoop tally --method M [flags] FILE      recount a ballot file (opencoop tally --help)
+  opencoop tally [--format record] RECORD     recount a decision record and check its result
   opencoop audit verify [--data DIR | --db URL]
   opencoop version
 `

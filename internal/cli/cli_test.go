@@ -38,6 +38,21 @@ func TestUsage(t *testing.T) {
 	if code, _, _ := run("serve", "--db", "mysql://x"); code != 2 {
 		t.Errorf("serve with a non-postgres --db: exit %d, want 2", code)
 	}
+	if code, out, _ := run("help"); !strings.Contains(out, "opencoop tally [--format record] RECORD") {
+		t.Errorf("help: exit %d, usage lacks the record recount: %q", code, out)
+	}
+}
+
+// TestTallyRecord runs "opencoop tally" on a hand-written decision record
+// (testdata/record; counted by hand in internal/record's tests): a
+// winner, and a note that the record carries no result to compare.
+func TestTallyRecord(t *testing.T) {
+	code, out, errs := run("tally", "--format", "record", "../../testdata/record/schulze-default.json")
+	if code != 0 || !strings.Contains(out, `"winners": [
+    "a"
+  ]`) || !strings.Contains(errs, "no result to compare") {
+		t.Errorf("tally record: exit %d, stdout %q, stderr %q; want 0, winner a, no result to compare", code, out, errs)
+	}
 }
 
 // TestAuditVerify seeds the demo co-op into a data folder, verifies it,

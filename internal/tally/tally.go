@@ -3,7 +3,8 @@
 
 // Package tally implements "opencoop tally": recount any ballot file (BLT,
 // PrefLib, star.vote CSV, the simple text format or opencoop's JSON export)
-// by any counting method and print the full result as JSON, so that anyone
+// by any counting method, or a decision record (docs/decision-record.md) by
+// the method it fixes, and print the full result as JSON, so that anyone
 // can check a count without trusting the server.
 package tally
 
@@ -21,6 +22,7 @@ import (
 	"strings"
 
 	"opencoop/internal/ballotfile"
+	"opencoop/internal/record"
 	"opencoop/internal/vote"
 )
 
@@ -28,15 +30,37 @@ import (
 const (
 	exitOK    = 0
 	exitError = 1 // the count could not be made for another reason
-	exitUsage = 2 // bad usage, unreadable or invalid ballot file
+	exitUsage = 2 // bad usage, unreadable or invalid ballot file or record
+	// exitDiffers: a record's recount is not exactly the result it carries.
+	exitDiffers = 3
 )
+
+// formatRecord is the --format of a decision record; auto detects it by
+// its "format" field.
+const formatRecord = "record"
 
 const usage = `usage: opencoop tally --method M [--seats N] [--rules scottish|meek]
        [--default-option NAME] [--majority NAME=RATIO]... [--seed S]
        [--format auto|blt|preflib|starcsv|text|json] FILE
+       opencoop tally [--format record] RECORD
 
 Recounts the ballots in FILE ("-" for standard input) and prints the result
 as JSON. Methods: %s.
+
+A decision record (docs/decision-record.md; --format auto knows it by its
+"format" field) fixes its own method, parameters, electorate and
+delegations, so it takes no other flag. Its recount is printed as the
+result JSON the server stores; when the record carries a "result", tally
+says whether the recount equals it exactly and exits with 3 when it does
+not.
+
+Schulze with --default-option on a BLT, PrefLib, star.vote or text file
+ranks the options a ballot leaves out below all it ranks (those formats'
+convention, Debian's); opencoop's own ballots and JSON exports rank them
+level with the default option when the ballot ranks it.
+
+Exit status: 0 counted (and equal), 1 other failure, 2 bad usage or an
+invalid file, 3 the recount differs from the record's result.
 `
 
 // Output is what tally prints: the count's parameters and its result, with
@@ -103,7 +127,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maj := majorities{}
 	fs.Var(maj, "majority", "schulze: NAME=RATIO, the N:1 majority NAME needs against the default option (repeatable)")
 	seed := fs.String("seed", "", "seed of the tie-breaking lot (published with the result)")
-	format := fs.String("format", string(ballotfile.Auto), "ballot file format: auto, blt, preflib, starcsv, text or json")
+	format := fs.String("format", string(ballotfile.Auto), "file format: auto, blt, preflib, starcsv, text, json or record")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -117,6 +141,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return fail(exitUsage, "want exactly one FILE, got %d", fs.NArg())
+	}
+	name := fs.Arg(0)
+	data, err := readFile(name)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if *format == formatRecord || (*format == string(ballotfile.Auto) && isRecord(data)) {
+		var set []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "format" {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if len(set) > 0 {
+			return fail(exitUsage, "%s: a decision record fixes its own method and parameters; drop %s", name, strings.Join(set, ", "))
+		}
+		return recount(name, data, stdout, stderr)
 	}
 	m := vote.Method(*method)
 	if !m.Valid() {
@@ -133,17 +174,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(exitUsage, "--seats %d", *seats)
 	}
 
-	name := fs.Arg(0)
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
 	if f == ballotfile.Auto {
 		f = ballotfile.Detect(name, data[:min(len(data), 4096)])
 	}
@@ -199,6 +229,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			in.Params.Majority[k] = v
 		}
 	}
+	if in.Method == vote.Schulze && in.Params.DefaultOption != "" && f != ballotfile.JSON {
+		// These formats mean "below everything ranked" by an option left
+		// out; written out, Schulze counts it so (vote.Ranking.UnrankedLast).
+		for i := range in.Ballots {
+			in.Ballots[i].Ranking = in.Ballots[i].Ranking.UnrankedLast(len(in.Options))
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return fail(exitError, "%v", err)
 	}
@@ -243,4 +280,153 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(exitError, "write: %v", err)
 	}
 	return exitOK
+}
+
+func readFile(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
+}
+
+// isRecord reports whether data is a JSON object whose "format" is a
+// decision record's.
+func isRecord(data []byte) bool {
+	var head struct {
+		Format string `json:"format"`
+	}
+	return json.Unmarshal(data, &head) == nil && head.Format == record.Format
+}
+
+// recount counts the decision record in data, prints the result and, when
+// the record carries one, compares it with the recount as canonical JSON
+// (object keys sorted, numbers as written): exitDiffers names the first
+// place where they differ.
+func recount(name string, data []byte, stdout, stderr io.Writer) int {
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "opencoop tally: %s: "+format+"\n", append([]any{name}, a...)...)
+		return code
+	}
+	rec, err := record.Read(bytes.NewReader(data))
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	res, err := record.Count(rec)
+	if err != nil {
+		code := exitError
+		if errors.Is(err, record.ErrRecord) || errors.Is(err, vote.ErrBallot) || errors.Is(err, vote.ErrInput) || errors.Is(err, vote.ErrMethod) {
+			code = exitUsage
+		}
+		return fail(code, "%v", err)
+	}
+	got, err := json.Marshal(res)
+	if err != nil {
+		return fail(exitError, "encode: %v", err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
+		return fail(exitError, "write: %v", err)
+	}
+	var stored struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal(data, &stored); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if len(stored.Result) == 0 || string(stored.Result) == "null" {
+		fmt.Fprintf(stderr, "opencoop tally: %s: the record carries no result to compare\n", name)
+		return exitOK
+	}
+	a, errA := canonical(got)
+	b, errB := canonical(stored.Result)
+	if err := errors.Join(errA, errB); err != nil {
+		return fail(exitUsage, "result: %v", err)
+	}
+	if !bytes.Equal(a, b) {
+		var ga, gb any
+		_ = decodeNumbers(got, &ga)
+		_ = decodeNumbers(stored.Result, &gb)
+		return fail(exitDiffers, "the recount differs from the record's result: %s", firstDiff("result", ga, gb))
+	}
+	fmt.Fprintf(stderr, "opencoop tally: %s: the recount equals the record's result exactly\n", name)
+	return exitOK
+}
+
+// canonical re-encodes JSON with object keys sorted, no spaces, and
+// numbers as written.
+func canonical(data []byte) ([]byte, error) {
+	var v any
+	if err := decodeNumbers(data, &v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+func decodeNumbers(data []byte, v *any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// firstDiff describes the first place, in sorted key order, where the
+// decoded JSON values a (recount) and b (record) differ.
+func firstDiff(path string, a, b any) string {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		keys := make([]string, 0, len(x)+len(y))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		for k := range y {
+			if _, ok := x[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			va, okA := x[k]
+			vb, okB := y[k]
+			switch {
+			case !okA:
+				return fmt.Sprintf("%s.%s is only in the record", path, k)
+			case !okB:
+				return fmt.Sprintf("%s.%s is only in the recount", path, k)
+			}
+			if d := firstDiff(path+"."+k, va, vb); d != "" {
+				return d
+			}
+		}
+		return ""
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			break
+		}
+		for i := range x {
+			if d := firstDiff(fmt.Sprintf("%s[%d]", path, i), x[i], y[i]); d != "" {
+				return d
+			}
+		}
+		return ""
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if bytes.Equal(ja, jb) {
+		return ""
+	}
+	return fmt.Sprintf("%s is %s in the recount, %s in the record", path, short(ja), short(jb))
+}
+
+// short cuts a long JSON value for a message.
+func short(j []byte) string {
+	if len(j) > 80 {
+		return string(j[:77]) + "..."
+	}
+	return string(j)
 }

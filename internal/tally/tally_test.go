@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"opencoop/internal/ballotfile"
+	"opencoop/internal/record"
 	"opencoop/internal/vote"
 )
 
@@ -222,5 +223,156 @@ func TestExportRecount(t *testing.T) {
 				t.Errorf("recount rounds differ:\n got %s\nwant %s", got, want)
 			}
 		})
+	}
+}
+
+const records = "../../testdata/record"
+
+// withResult writes the record at src into a temporary file with result
+// set to what change makes of its own recount.
+func withResult(t *testing.T, src string, change func(r *vote.Result)) string {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec, err := record.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := record.Count(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(r)
+	rec.Result = r
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "record.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRecord recounts the hand-written decision records of testdata/record
+// (their figures are worked out in internal/record's tests) and compares
+// recounts with the results records carry.
+func TestRecord(t *testing.T) {
+	schulze := records + "/schulze-default.json"
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+		check  func(t *testing.T, r *vote.Result)
+	}{
+		{
+			name: "schulze, format detected", args: []string{schulze}, stderr: "carries no result",
+			check: func(t *testing.T, r *vote.Result) {
+				if !slices.Equal(r.Winners, []string{"a"}) || r.Pairwise["a"]["sq"].String() != "7" || r.DelegatedWeight != 4 {
+					t.Errorf("winners %q, pairwise a/sq %s, delegated %d; want [a], 7, 4", r.Winners, r.Pairwise["a"]["sq"], r.DelegatedWeight)
+				}
+			},
+		},
+		{
+			name: "yesno, format given", args: []string{"--format", "record", records + "/yesno-classes.json"}, stderr: "carries no result",
+			check: func(t *testing.T, r *vote.Result) {
+				if r.Outcome != vote.Rejected || r.Support.String() != "0.4" || r.Classes["users"].Delegated != 4 {
+					t.Errorf("outcome %s, support %s, users delegated %d; want rejected, 0.4, 4", r.Outcome, r.Support, r.Classes["users"].Delegated)
+				}
+			},
+		},
+		{
+			name: "result equal", args: []string{withResult(t, schulze, func(*vote.Result) {})}, stderr: "equals the record's result exactly",
+		},
+		{
+			name: "result differs", code: 3,
+			args:   []string{withResult(t, schulze, func(r *vote.Result) { r.Classes["members"].Counts["b"]++ })},
+			stderr: "result.classes.members.counts.b is 2 in the recount, 3 in the record",
+		},
+		{
+			name: "result differs in a rational", code: 3,
+			args:   []string{withResult(t, schulze, func(r *vote.Result) { r.Pairwise["c"]["sq"] = vote.NumOf(5, 2) })},
+			stderr: "result.pairwise.c.sq is 2 in the recount, 2.5 in the record",
+		},
+		{
+			name: "result lacks a field", code: 3,
+			args:   []string{withResult(t, schulze, func(r *vote.Result) { r.Dropped = nil })},
+			stderr: "result.dropped is only in the recount",
+		},
+		{
+			name: "flags with a record", code: 2,
+			args:   []string{"--method", "irv", "--seed", "x", schulze},
+			stderr: "drop --method, --seed",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Run(t.Context(), tc.args, &out, &errb)
+			if code != tc.code {
+				t.Fatalf("Run(%q) = %d, want %d; stderr %s", tc.args, code, tc.code, errb.String())
+			}
+			if !strings.Contains(errb.String(), tc.stderr) {
+				t.Errorf("Run(%q) stderr = %q, want it to say %q", tc.args, errb.String(), tc.stderr)
+			}
+			if tc.code == 2 {
+				return
+			}
+			var r vote.Result
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatalf("Run(%q) printed bad JSON: %v\n%s", tc.args, err, out.String())
+			}
+			if tc.check != nil {
+				tc.check(t, &r)
+			}
+		})
+	}
+}
+
+func TestRecordErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := `{"format": "opencoop-decision/1", "method": "yesno", "params": {}, "weighting": "equal", "quorum": {},
+		"classes": [{"key": "all", "weight": 100}], "options": [], "ballots": [], `
+	tests := []struct {
+		name, file, stderr string
+	}{
+		{"duplicate voter", write("dup.json", base+`"electorate": [{"voter": "a", "class": "all", "weight": 1}, {"voter": "a", "class": "all", "weight": 1}]}`), `"a" is twice in the electorate`},
+		{"unknown field", write("field.json", base+`"electorate": [], "extra": 1}`), `unknown field "extra"`},
+		{"other format", write("other.json", `{"format": "opencoop-decision/9"}`), `format "opencoop-decision/9"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, "--format", "record", tc.file)
+			if code != 2 || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("Run(%s) = %d, %q; want 2 and a message saying %q", tc.name, code, stderr, tc.stderr)
+			}
+		})
+	}
+}
+
+// TestDebianUnrankedBelow recounts the Debian 2006 GR from its PrefLib
+// file: ballots such as "1,2,4" leave option 3 out, which Debian ranks
+// below Further discussion, so the official tally's 205 for Further
+// discussion over option 3 (testdata/elections/debian/expected.json) must
+// come out, not the smaller count of opencoop's level-with-default rule.
+func TestDebianUnrankedBelow(t *testing.T) {
+	code, o, stderr := run(t, "--method", "schulze", "--default-option", "Further discussion", elections+"/debian/debian-2006-gr-gfdl.toi")
+	if code != 0 {
+		t.Fatalf("Run = %d: %s", code, stderr)
+	}
+	if got := o.Pairwise["Further discussion"]["GFDL-licensed works are compatible with the DFSG [needs 3:1]"].String(); got != "205" {
+		t.Errorf("pairwise[Further discussion][option 3] = %s, want the official 205", got)
 	}
 }
