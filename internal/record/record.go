@@ -202,6 +202,7 @@ func (rec *Record) resolve() (*Resolution, []int32, error) {
 		ballotOf[i] = int32(bi)
 	}
 	best := make([]int8, n)
+	held := make([]uint8, n) // bit r: member holds an applicable delegation of scope rank r
 	for di := range rec.Delegations {
 		d := &rec.Delegations[di]
 		r, ok := scopeRank[d.Scope]
@@ -218,9 +219,10 @@ func (rec *Record) resolve() (*Resolution, []int32, error) {
 		if !ok {
 			continue // not in the electorate: cannot vote, so cannot delegate
 		}
-		if best[i] == r {
+		if held[i]&(1<<r) != 0 {
 			return nil, nil, fmt.Errorf("%w: %q has two %s delegations", ErrRecord, d.From, d.Scope)
 		}
+		held[i] |= 1 << r
 		if best[i] > r {
 			continue
 		}

@@ -326,6 +326,9 @@ func TestBadRecords(t *testing.T) {
 		{"negative weight", func(r *Record) { r.Electorate[1].Weight = -2 }, `"b" has weight -2`},
 		{"nameless member", func(r *Record) { r.Electorate[1].Voter = "" }, "has no name"},
 		{"two delegations of one scope", func(r *Record) { r.Delegations = append(r.Delegations, del("a", "c", ScopeCoop)) }, `"a" has two coop delegations`},
+		{"two delegations of one scope around a narrower one", func(r *Record) {
+			r.Delegations = append(r.Delegations, Delegation{From: "a", To: to("c"), Scope: ScopeTopic, Topic: "garden"}, del("a", "c", ScopeCoop))
+		}, `"a" has two coop delegations`},
 		{"unknown scope", func(r *Record) { r.Delegations = append(r.Delegations, del("c", "b", "area")) }, `scope "area"`},
 		{"ballot of a non-member", func(r *Record) { r.Ballots = append(r.Ballots, Ballot{Voter: "zed", Content: choice("yes")}) }, `ballot of "zed", who is not in the electorate`},
 		{"two ballots of one voter", func(r *Record) { r.Ballots = append(r.Ballots, Ballot{Voter: "b", Content: choice("no")}) }, `two ballots of "b"`},
