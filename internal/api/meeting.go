@@ -26,6 +26,7 @@ func (h *handler) registerMeetings(handle func(string, func(http.ResponseWriter,
 	handle("POST /meetings/{id}/attendance", h.recordAttendance)
 	handle("POST /meetings/{id}/checkin", h.checkIn)
 	handle("POST /meetings/{id}/totals", h.enterTotals)
+	handle("GET /meetings/{id}/totals", h.showOfHands)
 	handle("POST /meetings/{id}/close", h.closeMeeting)
 	handle("GET /meetings/{id}/minutes", h.minutes)
 	handle("POST /meetings/{id}/minutes/approve", h.approveMinutes)
@@ -87,6 +88,9 @@ func meetingPaths(add func(method, path string, o obj)) {
 		object([]string{"proposal_id", "yes", "no", "abstain"}, obj{"proposal_id": integer, "yes": integer, "no": integer, "abstain": integer,
 			"class": obj{"type": "string", "description": "required when more than one class votes"}}), "200",
 		object(nil, obj{"proposal_id": integer, "class": str, "yes": integer, "no": integer, "abstain": integer}), true))
+	add("GET", "/meetings/{id}/totals", op("The show of hands so far: for each open resolution and voting class, the totals entered and the most hands that may be counted (attendees without an app ballot and the discretionary proxies they hold)", nil, "200",
+		object(nil, obj{"totals": arrayOf(object(nil, obj{"proposal_id": integer, "title": str, "class": str, "entered": boolean,
+			"yes": integer, "no": integer, "abstain": integer, "limit": object(nil, obj{"attendees": integer, "proxies": integer})}))}), true))
 	add("POST", "/meetings/{id}/close", op("Close the meeting (secretaries): count every resolution with the quorum, number the passed ones and write the minutes", nil, "200", minutes, true))
 	add("GET", "/meetings/{id}/minutes", op("A closed meeting's minutes", nil, "200", minutes, true))
 	add("POST", "/meetings/{id}/minutes/approve", op("Approve a closed meeting's minutes at the later meeting now in session (secretaries)", nil, "200",
@@ -272,6 +276,18 @@ func (h *handler) enterTotals(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) showOfHands(w http.ResponseWriter, r *http.Request) error {
+	a, id, err := h.onMeeting(r)
+	if err != nil {
+		return err
+	}
+	ls, err := h.Meetings.ShowOfHands(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"totals": ls})
 }
 
 func (h *handler) closeMeeting(w http.ResponseWriter, r *http.Request) error {

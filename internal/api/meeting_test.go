@@ -446,6 +446,14 @@ func TestTotalsCap(t *testing.T) {
 		t.Errorf("malformed totals = %d, want 400", st)
 	}
 	e.must(200, "POST", mpath(id, "/totals"), sec, map[string]any{"proposal_id": res[0], "yes": 1, "no": 0, "abstain": 0, "class": "users"})
+	lines := e.must(200, "GET", mpath(id, "/totals"), toks[hs[2]], nil)["totals"].([]any)
+	if len(lines) != 3 {
+		t.Fatalf("show of hands has %d lines, want one per voting class: %v", len(lines), lines)
+	}
+	if w := lines[0].(map[string]any); w["class"] != "workers" || w["yes"] != 3.0 ||
+		w["limit"].(map[string]any)["attendees"] != 3.0 || w["limit"].(map[string]any)["proxies"] != 1.0 {
+		t.Errorf("workers' show of hands = %v, want 3 yes of at most 3 attendees and 1 proxy", w)
+	}
 	// tc3's hand and tc4's proxy were counted: she may not vote in the app
 	// on top, until the secretary takes them out of the show of hands.
 	if st, out := e.do("PUT", ballotPath(res[0]), toks[hs[3]], yes("no")); st != 409 {

@@ -344,3 +344,78 @@ func scanRows(rows *sql.Rows, scan func() error) error {
 	}
 	return rows.Err()
 }
+
+// HandsLine is the show of hands on one resolution in one class: how many
+// hands it may count now, and what was entered.
+type HandsLine struct {
+	ProposalID int64  `json:"proposal_id"`
+	Title      string `json:"title"`
+	Class      string `json:"class"`
+	Limit      Hands  `json:"limit"`
+	Entered    bool   `json:"entered"`
+	Yes        int64  `json:"yes"`
+	No         int64  `json:"no"`
+	Abstain    int64  `json:"abstain"`
+}
+
+// ShowOfHands returns, for every open resolution of meeting id and every
+// voting class, the hands counted and the most that may be, for a member
+// of its co-op.
+func (s *Service) ShowOfHands(ctx context.Context, a auth.Account, id int64) ([]HandsLine, error) {
+	out := []HandsLine{}
+	err := s.DB.ReadTx(ctx, func(tx *sql.Tx) error {
+		m, _, _, err := s.access(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		agenda, err := items(ctx, tx, m.ID)
+		if err != nil {
+			return err
+		}
+		for _, it := range agenda {
+			if it.ProposalID == 0 || it.State != govern.StateOpen {
+				continue
+			}
+			var classes string
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(classes, '') FROM proposals WHERE id = $1`, it.ProposalID).Scan(&classes); err != nil {
+				return fmt.Errorf("meeting: resolution classes: %w", err)
+			}
+			keys, err := classKeys(classes)
+			if err != nil {
+				return err
+			}
+			limit, err := handsCap(ctx, tx, m.ID, it.ProposalID, 0)
+			if err != nil {
+				return err
+			}
+			entered := map[string]map[string]int64{}
+			rows, err := tx.QueryContext(ctx, `SELECT class_key, choice, count FROM meeting_totals WHERE proposal_id = $1`, it.ProposalID)
+			if err != nil {
+				return fmt.Errorf("meeting: totals: %w", err)
+			}
+			err = scanRows(rows, func() error {
+				var k, choice string
+				var n int64
+				err := rows.Scan(&k, &choice, &n)
+				if entered[k] == nil {
+					entered[k] = map[string]int64{}
+				}
+				entered[k][choice] = n
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("meeting: totals: %w", err)
+			}
+			for _, k := range keys {
+				e := entered[k]
+				out = append(out, HandsLine{ProposalID: it.ProposalID, Title: it.Title, Class: k, Limit: limit[k],
+					Entered: e != nil, Yes: e["yes"], No: e["no"], Abstain: e["abstain"]})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
