@@ -12,6 +12,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,16 +117,40 @@ var ErrRecord = errors.New("record: invalid")
 
 // Read decodes a record, refusing unknown fields and other formats.
 func Read(r io.Reader) (*Record, error) {
+	rec, _, err := ReadResult(r)
+	return rec, err
+}
+
+// ReadResult is [Read] that also returns the record's "result" exactly as
+// written (nil when it has none), so that a recount can be compared with it
+// number for number; the document is parsed once.
+func ReadResult(r io.Reader) (*Record, json.RawMessage, error) {
+	// The outer Result, being shallower, takes "result" from the embedded
+	// Record's field; it is decoded into the record below.
+	var doc struct {
+		*Record
+		Result json.RawMessage `json:"result"`
+	}
+	doc.Record = new(Record)
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
-	var rec Record
-	if err := dec.Decode(&rec); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrRecord, err)
 	}
+	rec := doc.Record
 	if rec.Format != Format {
-		return nil, fmt.Errorf("%w: format %q, want %q", ErrRecord, rec.Format, Format)
+		return nil, nil, fmt.Errorf("%w: format %q, want %q", ErrRecord, rec.Format, Format)
 	}
-	return &rec, nil
+	if len(doc.Result) == 0 || string(doc.Result) == "null" {
+		return rec, nil, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(doc.Result))
+	d.DisallowUnknownFields()
+	rec.Result = new(vote.Result)
+	if err := d.Decode(rec.Result); err != nil {
+		return nil, nil, fmt.Errorf("%w: result: %w", ErrRecord, err)
+	}
+	return rec, doc.Result, nil
 }
 
 // Resolution is where every electorate member's vote went.

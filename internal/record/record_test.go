@@ -4,6 +4,7 @@
 package record
 
 import (
+	"encoding/json"
 	"errors"
 	"math/big"
 	"os"
@@ -520,5 +521,49 @@ func TestNormalizeCanonical(t *testing.T) {
 		if _, _, err := bad.Normalize(m, opts, vote.Params{}); err == nil {
 			t.Errorf("Normalize(%s, %+v): no error", m, bad)
 		}
+	}
+}
+
+// TestRankingJSON reads rankings by the hand-written fast path and by
+// encoding/json's generic one and wants the same groups or an error from
+// both.
+func TestRankingJSON(t *testing.T) {
+	tests := []struct {
+		json string
+		want Ranking // nil: an error
+	}{
+		{`["a", ["b", "c"], "sq"]`, Ranking{{"a"}, {"b", "c"}, {"sq"}}},
+		{` [ [ "a" ] , "b" ] `, Ranking{{"a"}, {"b"}}},
+		{`[]`, Ranking{}},
+		{`[[]]`, Ranking{{}}},
+		{`["a[1]", ["b]", "[c"]]`, Ranking{{"a[1]"}, {"b]", "[c"}}},
+		{`["\u00e9t\u00e9", ["a\"b"]]`, Ranking{{"été"}, {`a"b`}}},
+		{`["a",]`, nil},
+		{`[["a",]]`, nil},
+		{`[1]`, nil},
+		{`[[["a"]]]`, nil},
+		{`"a"`, nil},
+		{`["a"`, nil},
+	}
+	for _, tc := range tests {
+		var got Ranking
+		err := json.Unmarshal([]byte(tc.json), &got)
+		if tc.want == nil {
+			if err == nil {
+				t.Errorf("Unmarshal(%s) = %q, want an error", tc.json, got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Unmarshal(%s): %v", tc.json, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("Unmarshal(%s) (-want +got):\n%s", tc.json, diff)
+		}
+	}
+	var c Content
+	if err := json.Unmarshal([]byte(`{"ranking": null, "choice": "yes"}`), &c); err != nil || c.Ranking != nil {
+		t.Errorf(`Unmarshal("ranking": null) = %v, %v; want no ranking`, c.Ranking, err)
 	}
 }

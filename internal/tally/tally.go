@@ -290,12 +290,28 @@ func readFile(name string) ([]byte, error) {
 }
 
 // isRecord reports whether data is a JSON object whose "format" is a
-// decision record's.
+// decision record's. It stops at that field, which the server writes
+// first, so detection costs nothing next to reading a large record.
 func isRecord(data []byte) bool {
-	var head struct {
-		Format string `json:"format"`
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
 	}
-	return json.Unmarshal(data, &head) == nil && head.Format == record.Format
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if t == "format" {
+			var f string
+			return dec.Decode(&f) == nil && f == record.Format
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // recount counts the decision record in data, prints the result and, when
@@ -307,7 +323,7 @@ func recount(name string, data []byte, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "opencoop tally: %s: "+format+"\n", append([]any{name}, a...)...)
 		return code
 	}
-	rec, err := record.Read(bytes.NewReader(data))
+	rec, stored, err := record.ReadResult(bytes.NewReader(data))
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
@@ -329,25 +345,19 @@ func recount(name string, data []byte, stdout, stderr io.Writer) int {
 	if err := enc.Encode(res); err != nil {
 		return fail(exitError, "write: %v", err)
 	}
-	var stored struct {
-		Result json.RawMessage `json:"result"`
-	}
-	if err := json.Unmarshal(data, &stored); err != nil {
-		return fail(exitUsage, "%v", err)
-	}
-	if len(stored.Result) == 0 || string(stored.Result) == "null" {
+	if stored == nil {
 		fmt.Fprintf(stderr, "opencoop tally: %s: the record carries no result to compare\n", name)
 		return exitOK
 	}
 	a, errA := canonical(got)
-	b, errB := canonical(stored.Result)
+	b, errB := canonical(stored)
 	if err := errors.Join(errA, errB); err != nil {
 		return fail(exitUsage, "result: %v", err)
 	}
 	if !bytes.Equal(a, b) {
 		var ga, gb any
 		_ = decodeNumbers(got, &ga)
-		_ = decodeNumbers(stored.Result, &gb)
+		_ = decodeNumbers(stored, &gb)
 		return fail(exitDiffers, "the recount differs from the record's result: %s", firstDiff("result", ga, gb))
 	}
 	fmt.Fprintf(stderr, "opencoop tally: %s: the recount equals the record's result exactly\n", name)
