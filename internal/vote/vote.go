@@ -135,6 +135,8 @@ type Params struct {
 	// Rules picks the STV rules: "scottish" (default) or "meek".
 	Rules string `json:"rules,omitempty"`
 	// DefaultOption is schulze's default option key (Debian A.6), if any.
+	// A ballot that ranks it ranks the options it leaves out level with it
+	// rather than at the bottom (countSchulze).
 	DefaultOption string `json:"default_option,omitempty"`
 	// Majority gives an option's required majority ratio N (N:1) against
 	// the default option; absent means 1.
