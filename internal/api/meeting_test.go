@@ -344,6 +344,10 @@ func TestProxyUsedTwiceRefused(t *testing.T) {
 	if strings.Contains(e.must(200, "GET", mpath(id, ""), toks[hs[1]], nil)["_raw"].(string), `"directions":{"`) {
 		t.Errorf("another member's directions are shown to %s", hs[1])
 	}
+	own := e.must(200, "GET", mpath(id, ""), toks[hs[4]], nil)["you"].(map[string]any)["proxy"].(map[string]any)
+	if d, _ := own["directions"].(map[string]any); own["holder"] != hs[3] || d[fmt.Sprint(res[0])] != "no" {
+		t.Errorf("%s's own proxy = %v, want held by %s with her direction no", hs[4], own, hs[3])
+	}
 }
 
 // TestMayCastThroughTheMeeting: remote ballots while called; in session

@@ -649,12 +649,13 @@ func (s *Service) Meeting(ctx context.Context, a auth.Account, id int64) (*Meeti
 		for _, p := range all {
 			switch mem.Handle {
 			case p.Appointer:
-				you.Proxy = &p
+				mine := p
+				you.Proxy = &mine
 			case p.Holder:
 				you.Holds = append(you.Holds, p)
 			}
 			// Who holds whose proxy is on record; the directions are the
-			// appointer's and her holder's to see until the minutes.
+			// appointer's and her holder's to see.
 			p.Directions = nil
 			m.Proxies = append(m.Proxies, p)
 		}
