@@ -6,9 +6,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
 
 	"opencoop/internal/auth"
 	"opencoop/internal/ballotfile"
@@ -206,26 +206,16 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) error {
 // resultBody is the result as the API contract gives it, the proposal's
 // state beside the count.
 func resultBody(p *govern.Proposal) map[string]any {
-	r := p.Result
-	m := map[string]any{
-		"proposal_id": p.ID, "state": p.State, "outcome": r.Outcome, "winners": nonNil(r.Winners),
-		"weighted": r.Weighted, "classes": r.Classes, "rule": r.Rule, "support": r.Support,
-		"participation": r.Participation, "direct": r.Direct, "delegated": r.Delegated, "seed": r.Seed,
-		"tie_broken": r.TieBroken, "rounds": r.Rounds, "pairwise": r.Pairwise, "dropped": r.Dropped,
-		"extra": r.Extra, "method": r.Method,
-	}
-	// Leave out what this method does not report rather than send nulls.
-	for k, v := range m {
-		if rv := reflect.ValueOf(v); !rv.IsValid() || (rv.Kind() == reflect.Map || rv.Kind() == reflect.Slice || rv.Kind() == reflect.Pointer) && rv.IsNil() {
-			delete(m, k)
-		}
+	// The result as vote.Result writes it (numbers kept as written), with
+	// the proposal's id and state; winners is never null.
+	b, _ := json.Marshal(p.Result)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	m := map[string]any{}
+	dec.Decode(&m)
+	m["proposal_id"], m["state"] = p.ID, p.State
+	if m["winners"] == nil {
+		m["winners"] = []string{}
 	}
 	return m
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
