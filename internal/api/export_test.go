@@ -31,15 +31,22 @@ func TestExportRecountsExactly(t *testing.T) {
 		p       map[string]any
 		ballots []map[string]any
 		formats []string
+		// pairwise: every format must give the stored pairwise table back
+		// (equal weighting, so ballot files lose nothing).
+		pairwise bool
 	}{
 		{map[string]any{"method": "schulze", "weighting": "classes"},
-			[]map[string]any{rank("a", "b"), rank("b", []string{"c", "d"}), rank("c", "a"), rank("d"), rank("b", "a"), rank("a", "c", "d")}, []string{"json", "blt", "preflib"}},
+			[]map[string]any{rank("a", "b"), rank("b", []string{"c", "d"}), rank("c", "a"), rank("d"), rank("b", "a"), rank("a", "c", "d")}, []string{"json", "blt", "preflib"}, false},
+		// Left-out options rank level with the default option d when a
+		// ballot ranks d, which ballot files must spell out.
+		{map[string]any{"method": "schulze", "default_option": "d"},
+			[]map[string]any{rank("a", "d"), rank("b", "d"), rank("d", "a"), rank("c", "d", "b"), rank("a", "d"), rank("b")}, []string{"json", "blt", "preflib"}, true},
 		{map[string]any{"method": "stv", "seats": 2, "secret": true},
-			[]map[string]any{rank("a", "b"), rank("a", "c"), rank("a", "b"), rank("d", "c"), rank("c", "d"), rank("b")}, []string{"json", "blt"}},
+			[]map[string]any{rank("a", "b"), rank("a", "c"), rank("a", "b"), rank("d", "c"), rank("c", "d"), rank("b")}, []string{"json", "blt"}, false},
 		{map[string]any{"method": "score", "weighting": "classes"},
-			[]map[string]any{{"scores": map[string]int{"a": 5, "b": 1}}, {"scores": map[string]int{"c": 3}}, {"scores": map[string]int{"b": 4, "d": 2}}}, []string{"json"}},
+			[]map[string]any{{"scores": map[string]int{"a": 5, "b": 1}}, {"scores": map[string]int{"c": 3}}, {"scores": map[string]int{"b": 4, "d": 2}}}, []string{"json"}, false},
 		{map[string]any{"method": "approval", "weighting": "classes", "empty_class": "abstain"},
-			[]map[string]any{{"choices": []string{"a", "b"}}, {"choices": []string{"c"}}}, []string{"json"}},
+			[]map[string]any{{"choices": []string{"a", "b"}}, {"choices": []string{"c"}}}, []string{"json"}, false},
 	}
 	for _, tc := range cases {
 		method := tc.p["method"].(string)
@@ -61,6 +68,9 @@ func TestExportRecountsExactly(t *testing.T) {
 				if method == "stv" {
 					args = append(args, "--seats", "2")
 				}
+				if d, ok := tc.p["default_option"].(string); ok {
+					args = append(args, "--default-option", d)
+				}
 				var out, errb bytes.Buffer
 				if code := tally.Run(context.Background(), append(args, path), &out, &errb); code != 0 {
 					t.Fatalf("tally %s export: exit %d: %s\n%s", format, code, errb.String(), body)
@@ -75,6 +85,11 @@ func TestExportRecountsExactly(t *testing.T) {
 				if format == "json" {
 					if g, w := canon(recount["weighted"]), canon(stored["weighted"]); g != w {
 						t.Errorf("json export recounts to weighted %s, stored %s", g, w)
+					}
+				}
+				if tc.pairwise {
+					if g, w := canon(recount["pairwise"]), canon(stored["pairwise"]); g != w {
+						t.Errorf("%s export recounts to pairwise %s, stored %s", format, g, w)
 					}
 				}
 				if method == "schulze" && format == "json" && canon(recount["pairwise"]) == "null" {

@@ -217,11 +217,9 @@ func writeBLT(w io.Writer, f *File) error {
 		fmt.Fprintln(w)
 	}
 	var buf []byte
+	def := f.defaultIndex()
 	for _, b := range f.Ballots {
-		r := b.Ranking
-		if b.Scores != nil {
-			r = rankScores(b.Scores)
-		}
+		r := f.written(&b, def)
 		buf = strconv.AppendInt(buf[:0], b.Weight, 10)
 		for _, e := range r {
 			if e < 0 {
@@ -246,4 +244,31 @@ func writeBLT(w io.Writer, f *File) error {
 		return fmt.Errorf("ballotfile: write blt: %w", err)
 	}
 	return nil
+}
+
+// defaultIndex returns the index of a Schulze file's default option, or -1.
+func (f *File) defaultIndex() int {
+	if f.Method != vote.Schulze || f.Params == nil || f.Params.DefaultOption == "" {
+		return -1
+	}
+	for i, n := range f.Names {
+		if n == f.Params.DefaultOption {
+			return i
+		}
+	}
+	return -1
+}
+
+// written is b's ranking as BLT and PrefLib write it: scores as a ranking,
+// and with a default option (def ≥ 0) the options b leaves out spelled
+// level with it, as the count read them (RULES.md 2.2), because these
+// formats read a left-out option as ranked below all.
+func (f *File) written(b *vote.Ballot, def int) vote.Ranking {
+	if b.Scores != nil {
+		return rankScores(b.Scores)
+	}
+	if def >= 0 {
+		return b.Ranking.LevelWithDefault(def, len(f.Names))
+	}
+	return b.Ranking
 }

@@ -269,11 +269,9 @@ func writePrefLib(w io.Writer, f *File) error {
 	ties, complete := false, true
 	var key []byte
 	voters := int64(0)
+	def := f.defaultIndex()
 	for _, b := range f.Ballots {
-		r := b.Ranking
-		if b.Scores != nil {
-			r = rankScores(b.Scores)
-		}
+		r := f.written(&b, def)
 		key = key[:0]
 		for _, e := range r {
 			if e < 0 {

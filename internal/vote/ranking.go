@@ -93,6 +93,36 @@ func (r Ranking) UnrankedLast(n int) Ranking {
 	return out
 }
 
+// LevelWithDefault returns r with the options 0..n-1 it leaves out added
+// to the group of option def, if r ranks def, and r itself otherwise. It
+// is how a Schulze count with a default option reads a ballot (see
+// countSchulze), spelled out for ballot files, whose readers put left-out
+// options below everything (UnrankedLast).
+func (r Ranking) LevelWithDefault(def, n int) Ranking {
+	groups := r.Groups()
+	ranked := make([]bool, n)
+	at := -1
+	for g, group := range groups {
+		for _, o := range group {
+			if o < n {
+				ranked[o] = true
+			}
+			if o == def {
+				at = g
+			}
+		}
+	}
+	if at < 0 {
+		return r
+	}
+	for o, ok := range ranked {
+		if !ok {
+			groups[at] = append(groups[at], o)
+		}
+	}
+	return RankingOf(groups)
+}
+
 // Len returns the number of options ranked.
 func (r Ranking) Len() int { return len(r) }
 
