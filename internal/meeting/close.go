@@ -142,6 +142,8 @@ func quorumRule(m *Meeting, eligible int64) string {
 	switch {
 	case m.QuorumCount > 0:
 		s = fmt.Sprintf("%d members, as set for this meeting", m.QuorumCount)
+	case eligible < 3:
+		s = fmt.Sprintf("FairShares default for %d eligible members (under 10): half and at least 3, but no more than there are, so %d", eligible, RequiredQuorum(eligible))
 	case eligible < 10:
 		s = fmt.Sprintf("FairShares default for %d eligible members (under 10): half and at least 3, so %d", eligible, RequiredQuorum(eligible))
 	case eligible <= 50:

@@ -150,6 +150,9 @@ func resultLines(line func(string, ...any), r *vote.Result, hands map[string]int
 	var byClass []string
 	for _, k := range sortedKeys(r.Classes) {
 		cc := r.Classes[k]
+		if cc.Electorate == 0 {
+			continue // a class without members
+		}
 		yes, no, abstain = yes+cc.Counts["yes"], no+cc.Counts["no"], abstain+cc.Counts["abstain"]
 		s := fmt.Sprintf("%s: for %d, against %d, abstain %d", k, cc.Counts["yes"], cc.Counts["no"], cc.Counts["abstain"])
 		if n := hands[k]; n > 0 {

@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 #
 # Builds opencoop, serves it on a free local port with a fresh data folder,
-# runs the browser scenario (scenario.mjs) against it in Debian's chromium,
-# and stops the server. Needs `npm ci` in this folder once.
+# runs the browser scenarios against it in Debian's chromium — scenario.mjs,
+# then every scenario_*.mjs — and stops the server. Needs `npm ci` in this
+# folder once.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -40,8 +41,14 @@ until curl -fsS "$base/healthz" >/dev/null 2>&1; do
 	sleep 0.1
 done
 
+# scenario.mjs first, then every other scenario_*.mjs, each on the same
+# server; a failing one does not stop the rest.
 status=0
-BASE_URL="$base" OUT_DIR="$TMP" node "$here/scenario.mjs" || status=$?
+for scenario in "$here/scenario.mjs" "$here"/scenario_*.mjs; do
+	[ -f "$scenario" ] || continue
+	echo "== $(basename "$scenario")"
+	BASE_URL="$base" OUT_DIR="$TMP" node "$scenario" || status=$?
+done
 if [ "$status" -ne 0 ]; then
 	echo "server log: $TMP/server.log" >&2
 fi
