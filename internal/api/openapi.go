@@ -119,8 +119,8 @@ func document() obj {
 	add("GET", "/coops/{slug}/members", op("The members by class (members only; ?left=true includes those who left)", nil, "200",
 		object(nil, obj{"members": arrayOf(ref("Member"))}), true))
 	add("DELETE", "/coops/{slug}/members/me", op("Leave the co-op", nil, "204", nil, true))
-	add("PATCH", "/coops/{slug}/members/{handle}", op("Change a member's class, state or secretary role (secretaries)",
-		object(nil, obj{"class": str, "state": obj{"type": "string", "enum": []string{"member", "suspended", "left"}}, "secretary": boolean}),
+	add("PATCH", "/coops/{slug}/members/{handle}", op("Change a member's class, state, secretary or treasurer role (secretaries)",
+		object(nil, obj{"class": str, "state": obj{"type": "string", "enum": []string{"member", "suspended", "left"}}, "secretary": boolean, "treasurer": boolean}),
 		"200", ref("Member"), true))
 	add("POST", "/coops/{slug}/proposals", op("Propose; opens at once unless draft", proposalBody, "201", ref("Proposal"), true))
 	add("GET", "/coops/{slug}/proposals", op("The co-op's proposals, newest first (?state=)", nil, "200", object(nil, obj{"proposals": arrayOf(ref("Proposal"))}), true))
@@ -164,7 +164,7 @@ func document() obj {
 					"cap": obj{"type": "integer", "description": "most members who may delegate to one trustee; 0 is no cap"}}),
 				"Delegation": object(nil, obj{"from": str, "to": obj{"type": []string{"string", "null"}}, "scope": str, "topic": str, "proposal": integer, "created_at": when}),
 				"Member": object(nil, obj{"handle": str, "name": str, "class": str, "state": str, "weight": integer,
-					"secretary": boolean, "joined_at": when, "left_at": when}),
+					"secretary": boolean, "treasurer": boolean, "joined_at": when, "left_at": when}),
 				"Proposal": object(nil, obj{"id": integer, "coop": str, "author": str, "title": str, "body": str, "method": str,
 					"options": arrayOf(ref("Option")), "params": anyObj, "weighting": str, "empty_class": str, "class_majority": boolean,
 					"quorum": anyObj, "pass": anyObj, "secret": boolean, "state": obj{"type": "string", "enum": []string{"draft", "open", "closed", "cancelled"}},

@@ -278,7 +278,7 @@ func (s *Service) Found(ctx context.Context, founder auth.Account, n NewCoop) (*
 			return err
 		}
 		m := Member{CoopID: c.ID, AccountID: founder.ID, ClassID: founderClass, Class: n.FounderClass,
-			Handle: founder.Handle, Name: founder.Name, State: StateMember, Weight: 1, Secretary: true, JoinedAt: now}
+			Handle: founder.Handle, Name: founder.Name, State: StateMember, Weight: 1, Secretary: true, Treasurer: true, JoinedAt: now}
 		return insertMember(ctx, tx, c, &m, founder.Actor(), "member.joined")
 	})
 	if err != nil {

@@ -26,16 +26,18 @@ const (
 
 // Member is one person's membership of one co-op.
 type Member struct {
-	ID        int64      `json:"-"`
-	CoopID    int64      `json:"-"`
-	AccountID int64      `json:"-"`
-	ClassID   int64      `json:"-"`
-	Handle    string     `json:"handle"`
-	Name      string     `json:"name"`
-	Class     string     `json:"class"`
-	State     string     `json:"state"`
-	Weight    int64      `json:"weight"`
-	Secretary bool       `json:"secretary"`
+	ID        int64  `json:"-"`
+	CoopID    int64  `json:"-"`
+	AccountID int64  `json:"-"`
+	ClassID   int64  `json:"-"`
+	Handle    string `json:"handle"`
+	Name      string `json:"name"`
+	Class     string `json:"class"`
+	State     string `json:"state"`
+	Weight    int64  `json:"weight"`
+	Secretary bool   `json:"secretary"`
+	// Treasurer may move the co-op's own accounts (RULES.md 3.1).
+	Treasurer bool       `json:"treasurer"`
 	JoinedAt  time.Time  `json:"joined_at"`
 	LeftAt    *time.Time `json:"left_at,omitempty"`
 }
@@ -49,13 +51,13 @@ func (m Member) Active() bool { return m.State == StateMember }
 // insertMember adds m, or brings back a member who had left, and records
 // action in the co-op's audit chain.
 func insertMember(ctx context.Context, tx *store.Tx, c *Coop, m *Member, actor, action string) error {
-	const q = `INSERT INTO members (coop_id, account_id, class_id, state, weight, is_secretary, joined_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	const q = `INSERT INTO members (coop_id, account_id, class_id, state, weight, is_secretary, is_treasurer, joined_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (coop_id, account_id) DO UPDATE SET class_id = excluded.class_id, state = excluded.state,
-			is_secretary = excluded.is_secretary, joined_at = excluded.joined_at, left_at = NULL
+			is_secretary = excluded.is_secretary, is_treasurer = excluded.is_treasurer, joined_at = excluded.joined_at, left_at = NULL
 		WHERE members.state = 'left'
 		RETURNING id`
-	err := tx.QueryRowContext(ctx, q, m.CoopID, m.AccountID, m.ClassID, m.State, m.Weight, m.Secretary, m.JoinedAt).Scan(&m.ID)
+	err := tx.QueryRowContext(ctx, q, m.CoopID, m.AccountID, m.ClassID, m.State, m.Weight, m.Secretary, m.Treasurer, m.JoinedAt).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("you are a member of %s already: %w", c.Name, errs.ErrConflict)
 	}
@@ -68,14 +70,14 @@ func insertMember(ctx context.Context, tx *store.Tx, c *Coop, m *Member, actor, 
 }
 
 const selectMember = `SELECT m.id, m.coop_id, m.account_id, m.class_id, a.handle, a.name, cl.key, m.state,
-		m.weight, m.is_secretary, m.joined_at, m.left_at
+		m.weight, m.is_secretary, m.is_treasurer, m.joined_at, m.left_at
 	FROM members m JOIN accounts a ON a.id = m.account_id JOIN classes cl ON cl.id = m.class_id`
 
 func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 	var m Member
 	var left sql.NullTime
 	err := row.Scan(&m.ID, &m.CoopID, &m.AccountID, &m.ClassID, &m.Handle, &m.Name, &m.Class, &m.State,
-		&m.Weight, &m.Secretary, &m.JoinedAt, &left)
+		&m.Weight, &m.Secretary, &m.Treasurer, &m.JoinedAt, &left)
 	m.JoinedAt = m.JoinedAt.UTC()
 	if left.Valid {
 		t := left.Time.UTC()
@@ -116,6 +118,15 @@ func (s *Service) RequireMember(ctx context.Context, c *Coop, account int64) (Me
 	m, err := s.MemberOf(ctx, c, account)
 	if errors.Is(err, errs.ErrNotFound) || (err == nil && !m.Active()) {
 		return m, fmt.Errorf("only members of %s may do this: %w", c.Name, errs.ErrForbidden)
+	}
+	return m, err
+}
+
+// RequireTreasurer is RequireMember for treasurers.
+func (s *Service) RequireTreasurer(ctx context.Context, c *Coop, account int64) (Member, error) {
+	m, err := s.RequireMember(ctx, c, account)
+	if err == nil && !m.Treasurer {
+		return m, fmt.Errorf("only a treasurer of %s may do this: %w", c.Name, errs.ErrForbidden)
 	}
 	return m, err
 }
@@ -170,7 +181,7 @@ func (s *Service) Leave(ctx context.Context, c *Coop, a auth.Account) error {
 				return fmt.Errorf("you are the last secretary: appoint another before you leave: %w", errs.ErrConflict)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET state = 'left', is_secretary = FALSE, left_at = $2 WHERE id = $1`, m.ID, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET state = 'left', is_secretary = FALSE, is_treasurer = FALSE, left_at = $2 WHERE id = $1`, m.ID, now); err != nil {
 			return fmt.Errorf("coop: leave: %w", err)
 		}
 		_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: a.Actor(), Action: "member.left",
@@ -184,11 +195,12 @@ type MemberUpdate struct {
 	Class     *string `json:"class"`
 	State     *string `json:"state"`
 	Secretary *bool   `json:"secretary"`
+	Treasurer *bool   `json:"treasurer"`
 }
 
 // UpdateMember lets a secretary move a member to another class, suspend or
-// reinstate her, or appoint or remove a secretary. A co-op always keeps one
-// secretary.
+// reinstate her, or appoint or remove a secretary or treasurer. A co-op
+// always keeps one secretary.
 func (s *Service) UpdateMember(ctx context.Context, c *Coop, by auth.Account, handle string, u MemberUpdate) (Member, error) {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out Member
@@ -220,18 +232,21 @@ func (s *Service) UpdateMember(ctx context.Context, c *Coop, by auth.Account, ha
 		if u.Secretary != nil {
 			m.Secretary = *u.Secretary
 		}
+		if u.Treasurer != nil {
+			m.Treasurer = *u.Treasurer
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}
 		if m.State != StateMember {
-			m.Secretary = false
+			m.Secretary, m.Treasurer = false, false
 		}
 		var leftAt *time.Time
 		if m.State == StateLeft {
 			leftAt = &now
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET class_id = $2, state = $3, is_secretary = $4, left_at = $5 WHERE id = $1`,
-			m.ID, m.ClassID, m.State, m.Secretary, leftAt); err != nil {
+		const q = `UPDATE members SET class_id = $2, state = $3, is_secretary = $4, is_treasurer = $5, left_at = $6 WHERE id = $1`
+		if _, err := tx.ExecContext(ctx, q, m.ID, m.ClassID, m.State, m.Secretary, m.Treasurer, leftAt); err != nil {
 			return fmt.Errorf("coop: update member: %w", err)
 		}
 		var secretaries int
@@ -241,7 +256,8 @@ func (s *Service) UpdateMember(ctx context.Context, c *Coop, by auth.Account, ha
 		}
 		out = m
 		_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: by.Actor(), Action: "member.updated",
-			Object: "member:" + m.Handle, Payload: map[string]any{"class": m.Class, "state": m.State, "secretary": m.Secretary}})
+			Object: "member:" + m.Handle, Payload: map[string]any{"class": m.Class, "state": m.State, "secretary": m.Secretary,
+				"treasurer": m.Treasurer}})
 		return err
 	})
 	return out, err
