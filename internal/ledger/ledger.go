@@ -1,0 +1,424 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+// Package ledger is a co-op's double-entry books (RULES.md 3.1): accounts
+// per owner and unit, and an append-only journal of transfers — posted at
+// once, or pending and later posted, voided or expired, each once — with
+// client ids that make every request safe to repeat. Balances are
+// materialised beside the journal in the same transaction, and Check
+// replays the journal to prove them.
+//
+// The domain services that move money by a co-op's rules (pooling, budget
+// rounds, share offers) call [Service.Apply] inside their own transaction;
+// members and treasurers go through [Service.Submit], which checks who may
+// move what.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"opencoop/internal/audit"
+	"opencoop/internal/auth"
+	"opencoop/internal/coop"
+	"opencoop/internal/errs"
+	"opencoop/internal/money"
+	"opencoop/internal/store"
+)
+
+// Actions of the journal.
+const (
+	ActTransfer = "transfer" // posted at once
+	ActPending  = "pending"  // reserves the amount
+	ActPost     = "post"     // settles a pending transfer (up to its amount)
+	ActVoid     = "void"     // releases a pending transfer
+	ActExpire   = "expire"   // releases a pending transfer whose time ran out
+	ActReverse  = "reverse"  // undoes a posted transfer
+)
+
+// Account is one account of a co-op's books. Balance = credits posted −
+// debits posted; Available = Balance − pending debits (RULES.md 3.1).
+type Account struct {
+	ID             int64  `json:"id"`
+	Owner          string `json:"owner"`
+	Unit           string `json:"unit"`
+	NoOverdraft    bool   `json:"no_overdraft"`
+	External       bool   `json:"external"`
+	Balance        int64  `json:"balance"`
+	Available      int64  `json:"available"`
+	DebitsPending  int64  `json:"debits_pending"`
+	CreditsPending int64  `json:"credits_pending"`
+}
+
+// Transfer is one journal entry.
+type Transfer struct {
+	ID        string     `json:"id"`
+	Action    string     `json:"action"`
+	Debit     string     `json:"debit"`
+	Credit    string     `json:"credit"`
+	Amount    int64      `json:"amount"`
+	Unit      string     `json:"unit"`
+	Kind      string     `json:"kind"`
+	Ref       string     `json:"ref,omitempty"`
+	PendingID string     `json:"pending_id,omitempty"`
+	Reverses  string     `json:"reverses,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Batch     string     `json:"batch,omitempty"`
+	Actor     string     `json:"actor"`
+	At        time.Time  `json:"at"`
+	// State of a pending transfer: pending, posted, voided or expired
+	// (empty for the others).
+	State string `json:"state,omitempty"`
+}
+
+// Request asks for one transfer. ID is the client's idempotency key: a
+// replay with the same content returns the original, other content under
+// the same ID is refused. Timeout (seconds, pending only) makes the
+// reservation expire.
+type Request struct {
+	ID      string `json:"id"`
+	Debit   string `json:"debit"`
+	Credit  string `json:"credit"`
+	Amount  int64  `json:"amount"`
+	Unit    string `json:"unit"`
+	Kind    string `json:"kind"`
+	Ref     string `json:"ref,omitempty"`
+	Pending bool   `json:"pending,omitempty"`
+	Timeout int64  `json:"timeout,omitempty"`
+}
+
+var (
+	idRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$`)
+	kindRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	ownerRE = regexp.MustCompile(`^(member:[a-z0-9_-]{1,40}|coop:(pool|foundation|reserves|users_pool|common)|bucket:[0-9]{1,18}|offer:[0-9]{1,18}|external)$`)
+)
+
+// ValidOwner reports whether o names an account owner: member:<handle>,
+// coop:pool|foundation|reserves|users_pool|common, bucket:<id>,
+// offer:<id> or external (the outside world).
+func ValidOwner(o string) bool { return ownerRE.MatchString(o) }
+
+func (r *Request) validate(coopUnit string) error {
+	var v errs.ValidationError
+	if !idRE.MatchString(r.ID) {
+		v.Add("id", "give a client id of 1 to 100 letters, digits or . _ : -")
+	}
+	if !ValidOwner(r.Debit) {
+		v.Add("debit", "name an account: member:<handle>, coop:pool, coop:foundation, coop:reserves, bucket:<id>, offer:<id> or external")
+	}
+	if !ValidOwner(r.Credit) {
+		v.Add("credit", "name an account: member:<handle>, coop:pool, coop:foundation, coop:reserves, bucket:<id>, offer:<id> or external")
+	}
+	if r.Debit == r.Credit && r.Debit != "" {
+		v.Add("credit", "debit and credit must be different accounts")
+	}
+	if err := money.CheckAmount(r.Amount); err != nil {
+		v.Add("amount", fmt.Sprintf("give a whole number of minor units from 1 to %d", int64(money.MaxAmount)))
+	}
+	if r.Unit == "" {
+		r.Unit = coopUnit
+	}
+	if !money.ValidUnit(r.Unit) {
+		v.Add("unit", "give a unit code such as EUR or HOURS")
+	}
+	if !kindRE.MatchString(r.Kind) {
+		v.Add("kind", "give a kind: a lower-case word such as payment, income or refund")
+	}
+	if len(r.Ref) > 200 {
+		v.Add("ref", "at most 200 characters")
+	}
+	if r.Timeout < 0 || r.Timeout > 366*24*3600 || (r.Timeout != 0 && !r.Pending) {
+		v.Add("timeout", "a pending transfer may expire after 1 second to a year")
+	}
+	return v.Err()
+}
+
+// Service keeps the books of every co-op.
+type Service struct {
+	DB    *store.DB
+	Coops *coop.Service
+	Now   func() time.Time
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// Submit applies reqs for a signed-in caller as one atomic batch, with
+// the audit event: a member may debit only her own account, a treasurer
+// also the co-op's accounts and the outside world; bucket and offer
+// accounts move only by their rules. created is false when every request
+// was a replay (nothing new written).
+func (s *Service) Submit(ctx context.Context, c *coop.Coop, a auth.Account, reqs []Request) (out []Transfer, created bool, err error) {
+	if len(reqs) == 0 || len(reqs) > MaxBatch {
+		return nil, false, errs.Invalid("transfers", fmt.Sprintf("give 1 to %d transfers", MaxBatch))
+	}
+	m, err := s.Coops.RequireMember(ctx, c, a.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		if err := r.validate(c.Currency); err != nil {
+			return nil, false, prefix(err, i, len(reqs))
+		}
+		if err := mayDebit(m, r.Debit); err != nil {
+			return nil, false, err
+		}
+	}
+	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+		out, created, err = s.Apply(ctx, tx, c, a.Actor(), reqs)
+		return err
+	})
+	return out, created, err
+}
+
+// MaxBatch is the most transfers one batch may hold.
+const MaxBatch = 10000
+
+func prefix(err error, i, n int) error {
+	var v *errs.ValidationError
+	if n == 1 || !errors.As(err, &v) {
+		return err
+	}
+	out := &errs.ValidationError{}
+	for f, msg := range v.Fields {
+		out.Add(fmt.Sprintf("transfers[%d].%s", i, f), msg)
+	}
+	return out
+}
+
+// Apply writes reqs inside tx as one batch, for the services that move
+// money by a co-op's rules; it checks the requests but not who asks. A
+// batch whose every request was already applied with the same content is
+// a replay: its transfers come back and created is false. A batch that
+// mixes new requests with earlier ones is refused.
+func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor string, reqs []Request) ([]Transfer, bool, error) {
+	now := s.now()
+	out := make([]Transfer, len(reqs))
+	replays := 0
+	for i := range reqs {
+		r := &reqs[i]
+		if err := r.validate(c.Currency); err != nil {
+			return nil, false, prefix(err, i, len(reqs))
+		}
+		body := r.body()
+		t, err := s.byID(ctx, tx, c.ID, r.ID)
+		switch {
+		case errors.Is(err, errs.ErrNotFound):
+		case err != nil:
+			return nil, false, err
+		case t.body != body:
+			return nil, false, fmt.Errorf("transfer id %q was used for a different transfer: %w", r.ID, errs.ErrConflict)
+		default:
+			out[i] = t.Transfer
+			replays++
+			continue
+		}
+		for j := range i {
+			if reqs[j].ID == r.ID {
+				return nil, false, errs.Invalid(fmt.Sprintf("transfers[%d].id", i), "two transfers of the batch have this id")
+			}
+		}
+	}
+	if replays == len(reqs) {
+		return out, false, nil
+	}
+	if replays > 0 {
+		return nil, false, fmt.Errorf("the batch repeats %d of its %d transfers: send it whole or not at all: %w", replays, len(reqs), errs.ErrConflict)
+	}
+	batch := ""
+	if len(reqs) > 1 {
+		batch = reqs[0].ID
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		t := Transfer{ID: r.ID, Action: ActTransfer, Debit: r.Debit, Credit: r.Credit, Amount: r.Amount, Unit: r.Unit,
+			Kind: r.Kind, Ref: r.Ref, Batch: batch, Actor: actor, At: now}
+		if r.Pending {
+			t.Action, t.State = ActPending, "pending"
+			if r.Timeout > 0 {
+				exp := now.Add(time.Duration(r.Timeout) * time.Second)
+				t.ExpiresAt = &exp
+			}
+		}
+		posted, pending := t.Amount, int64(0)
+		if r.Pending {
+			posted, pending = 0, t.Amount
+		}
+		if err := s.write(ctx, tx, c, &t, r.body(), posted, pending); err != nil {
+			return nil, false, prefix(err, i, len(reqs))
+		}
+		out[i] = t
+	}
+	_, err := audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.transfers",
+		Object: "ledger:" + c.Slug, Payload: map[string]any{"transfers": out}})
+	return out, true, err
+}
+
+// body is the canonical content a replay must repeat.
+func (r *Request) body() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// account returns the id of c's account for owner and unit, opening it
+// on first use. Every account but the outside world's refuses overdraft.
+func (s *Service) account(ctx context.Context, tx *store.Tx, c *coop.Coop, owner, unit string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM ledger_accounts WHERE coop_id = $1 AND owner = $2 AND unit = $3`,
+		c.ID, owner, unit).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("ledger: find account: %w", err)
+	}
+	if handle, ok := strings.CutPrefix(owner, "member:"); ok {
+		if _, err := s.Coops.MemberByHandle(ctx, c, handle); err != nil {
+			if errors.Is(err, errs.ErrNotFound) {
+				return 0, errs.Invalid("account", fmt.Sprintf("%s is not a member of %s", handle, c.Name))
+			}
+			return 0, err
+		}
+	}
+	if err := s.ownerExists(ctx, tx, c, owner); err != nil {
+		return 0, err
+	}
+	external := owner == "external"
+	err = tx.QueryRowContext(ctx, `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.ID, owner, unit, !external, external, s.now()).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: open account: %w", err)
+	}
+	return id, nil
+}
+
+// OwnerCheck lets another package say whether a bucket:<id> or offer:<id>
+// exists in a co-op; the ledger refuses accounts for owners that do not.
+type OwnerCheck func(ctx context.Context, tx *store.Tx, coopID int64, owner string) error
+
+// owners holds the checks registered by the packages that own buckets and
+// offers.
+var owners = map[string]OwnerCheck{}
+
+// RegisterOwner makes the ledger ask check about owners "<prefix>:…".
+// Packages call it from init.
+func RegisterOwner(prefix string, check OwnerCheck) { owners[prefix] = check }
+
+func (s *Service) ownerExists(ctx context.Context, tx *store.Tx, c *coop.Coop, owner string) error {
+	p, _, ok := strings.Cut(owner, ":")
+	if !ok || p == "member" || p == "coop" {
+		return nil
+	}
+	check, ok := owners[p]
+	if !ok {
+		return errs.Invalid("account", fmt.Sprintf("there are no %s accounts yet", p))
+	}
+	return check(ctx, tx, c.ID, owner)
+}
+
+// write stores t and adds posted and pending to both its accounts (the
+// debit side's debits, the credit side's credits), refusing an overdraft.
+func (s *Service) write(ctx context.Context, tx *store.Tx, c *coop.Coop, t *Transfer, body string, posted, pending int64) error {
+	debit, err := s.account(ctx, tx, c, t.Debit, t.Unit)
+	if err != nil {
+		return err
+	}
+	credit, err := s.account(ctx, tx, c, t.Credit, t.Unit)
+	if err != nil {
+		return err
+	}
+	var pendingID, reverses sql.NullString
+	if t.PendingID != "" {
+		pendingID = sql.NullString{String: t.PendingID, Valid: true}
+	}
+	if t.Reverses != "" {
+		reverses = sql.NullString{String: t.Reverses, Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO transfers (coop_id, id, action, debit_id, credit_id, amount, unit, kind, ref,
+			pending_id, reverses, expires_at, batch, body, actor, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		c.ID, t.ID, t.Action, debit, credit, t.Amount, t.Unit, t.Kind, t.Ref, pendingID, reverses, t.ExpiresAt, t.Batch, body, t.Actor, t.At)
+	if store.IsUniqueViolation(err) {
+		return fmt.Errorf("transfer %s was already resolved or reversed: %w", t.ID, errs.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: write transfer: %w", err)
+	}
+	if err := s.move(ctx, tx, debit, t.Debit, posted, pending, true); err != nil {
+		return err
+	}
+	return s.move(ctx, tx, credit, t.Credit, posted, pending, false)
+}
+
+// move adds posted and pending amounts to one side of an account. A debit
+// that would take a no-overdraft account's available balance below zero
+// changes nothing and is refused; the WHERE clause decides it on the
+// locked row, so concurrent spenders cannot both pass.
+func (s *Service) move(ctx context.Context, tx *store.Tx, id int64, owner string, posted, pending int64, debit bool) error {
+	if posted == 0 && pending == 0 {
+		return nil
+	}
+	q := `UPDATE ledger_accounts SET credits_posted = credits_posted + $2, credits_pending = credits_pending + $3 WHERE id = $1`
+	if debit {
+		q = `UPDATE ledger_accounts SET debits_posted = debits_posted + $2, debits_pending = debits_pending + $3
+			WHERE id = $1 AND (NOT no_overdraft OR credits_posted - debits_posted - debits_pending - $2 - $3 >= 0)`
+	}
+	res, err := tx.ExecContext(ctx, q, id, posted, pending)
+	if err != nil {
+		return fmt.Errorf("ledger: move balance: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%s has not enough available: %w", owner, ErrInsufficient)
+	}
+	return nil
+}
+
+// ErrInsufficient is an overdraft refused; it is a conflict with the
+// books as they stand.
+var ErrInsufficient = fmt.Errorf("insufficient funds: %w", errs.ErrConflict)
+
+type stored struct {
+	Transfer
+	body string
+}
+
+const selectTransfer = `SELECT t.id, t.action, d.owner, cr.owner, t.amount, t.unit, t.kind, t.ref, COALESCE(t.pending_id, ''),
+		COALESCE(t.reverses, ''), t.expires_at, t.batch, t.actor, t.at, t.body,
+		COALESCE((SELECT r.action FROM transfers r WHERE r.coop_id = t.coop_id AND r.pending_id = t.id), '')
+	FROM transfers t JOIN ledger_accounts d ON d.id = t.debit_id JOIN ledger_accounts cr ON cr.id = t.credit_id`
+
+func scanTransfer(row interface{ Scan(...any) error }) (stored, error) {
+	var t stored
+	var exp sql.NullTime
+	var resolved string
+	err := row.Scan(&t.ID, &t.Action, &t.Debit, &t.Credit, &t.Amount, &t.Unit, &t.Kind, &t.Ref, &t.PendingID,
+		&t.Reverses, &exp, &t.Batch, &t.Actor, &t.At, &t.body, &resolved)
+	t.At = t.At.UTC()
+	if exp.Valid {
+		e := exp.Time.UTC()
+		t.ExpiresAt = &e
+	}
+	if t.Action == ActPending {
+		t.State = map[string]string{"": "pending", ActPost: "posted", ActVoid: "voided", ActExpire: "expired"}[resolved]
+	}
+	return t, err
+}
+
+func (s *Service) byID(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}, coopID int64, id string) (stored, error) {
+	t, err := scanTransfer(q.QueryRowContext(ctx, selectTransfer+` WHERE t.coop_id = $1 AND t.id = $2`, coopID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("no transfer %q: %w", id, errs.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("ledger: load transfer: %w", err)
+	}
+	return t, nil
+}
