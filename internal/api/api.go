@@ -75,6 +75,10 @@ func (h *handler) register(mux *http.ServeMux) {
 	handle("GET /proposals/{id}/export", h.export)
 	h.registerDelegation(handle)
 	h.registerMeetings(handle)
+	h.registerLedger(handle)
+	h.registerPool(handle)
+	h.registerBudget(handle)
+	h.registerShares(handle)
 	mux.Handle("/api/v1/", h.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("no API route %s %s: %w", r.Method, r.URL.Path, errs.ErrNotFound)
 	}))

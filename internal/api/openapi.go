@@ -141,6 +141,10 @@ func document() obj {
 		nil, "200", anyObj, true))
 	delegationPaths(add)
 	meetingPaths(add)
+	ledgerPaths(add)
+	poolPaths(add)
+	budgetPaths(add)
+	sharesPaths(add)
 	add("GET", "/proposals/{id}/result", op("The result of a closed proposal", nil, "200", ref("Result"), true))
 
 	numMap := obj{"type": "object", "additionalProperties": number}

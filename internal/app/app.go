@@ -13,6 +13,7 @@ import (
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 	"opencoop/internal/govern"
+	"opencoop/internal/ledger"
 	"opencoop/internal/meeting"
 	"opencoop/internal/store"
 )
@@ -26,7 +27,9 @@ type Services struct {
 	Govern *govern.Service
 	// Meetings keeps general meetings; Govern asks it about resolutions.
 	Meetings *meeting.Service
-	Logger   *slog.Logger
+	// Ledger keeps the books (RULES.md 3.1).
+	Ledger *ledger.Service
+	Logger *slog.Logger
 	// BaseURL is the public address, e.g. http://127.0.0.1:8080, for
 	// invitation links.
 	BaseURL string
@@ -48,6 +51,7 @@ func New(db *store.DB, now func() time.Time, ballotKey []byte, logger *slog.Logg
 		Coops:    coops,
 		Govern:   gov,
 		Meetings: meetings,
+		Ledger:   &ledger.Service{DB: db, Coops: coops, Now: now},
 		Logger:   logger,
 		BaseURL:  baseURL,
 	}

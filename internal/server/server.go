@@ -186,6 +186,7 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.Govern.RunScheduler(ctx, time.Second, a.Logger)
+	go a.Ledger.RunScheduler(ctx, time.Second, a.Logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	a.Logger.Info("serving", "addr", addr, "url", a.BaseURL, "engine", a.DB.Engine())

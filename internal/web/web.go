@@ -64,6 +64,10 @@ func Register(mux *http.ServeMux, s *app.Services) {
 	handle("POST /proposals/{id}/publish", h.publishProposal)
 	h.registerDelegation(handle)
 	h.registerMeetings(handle)
+	h.registerLedger(handle)
+	h.registerPool(handle)
+	h.registerBudget(handle)
+	h.registerShares(handle)
 	// Everything no other route claims is a page that does not exist;
 	// answer with the site's own 404 page rather than plain text.
 	handle("/", func(w http.ResponseWriter, r *http.Request) error {

