@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"opencoop/internal/auth"
+	"opencoop/internal/budget"
 	"opencoop/internal/coop"
 	"opencoop/internal/govern"
 	"opencoop/internal/ledger"
 	"opencoop/internal/meeting"
+	"opencoop/internal/pool"
+	"opencoop/internal/shares"
 	"opencoop/internal/store"
 )
 
@@ -27,8 +30,12 @@ type Services struct {
 	Govern *govern.Service
 	// Meetings keeps general meetings; Govern asks it about resolutions.
 	Meetings *meeting.Service
-	// Ledger keeps the books (RULES.md 3.1).
+	// Ledger keeps the books (RULES.md 3.1); Pool, Budget and Shares move
+	// money through it by a co-op's rules (RULES.md 3.2–3.4).
 	Ledger *ledger.Service
+	Pool   *pool.Service
+	Budget *budget.Service
+	Shares *shares.Service
 	Logger *slog.Logger
 	// BaseURL is the public address, e.g. http://127.0.0.1:8080, for
 	// invitation links.
@@ -45,13 +52,20 @@ func New(db *store.DB, now func() time.Time, ballotKey []byte, logger *slog.Logg
 	gov := &govern.Service{DB: db, Coops: coops, Now: now, BallotKey: ballotKey}
 	meetings := &meeting.Service{DB: db, Coops: coops, Govern: gov, Now: now}
 	gov.Meetings = meetings
+	books := &ledger.Service{DB: db, Coops: coops, Now: now}
+	budgets := &budget.Service{DB: db, Coops: coops, Ledger: books, Now: now}
+	offers := &shares.Service{DB: db, Coops: coops, Ledger: books, Now: now}
+	books.Owners = map[string]ledger.OwnerCheck{"bucket": budgets.OwnerExists, "offer": offers.OwnerExists}
 	return &Services{
 		DB:       db,
 		Auth:     auth.NewService(db, now),
 		Coops:    coops,
 		Govern:   gov,
 		Meetings: meetings,
-		Ledger:   &ledger.Service{DB: db, Coops: coops, Now: now},
+		Ledger:   books,
+		Pool:     &pool.Service{DB: db, Coops: coops, Ledger: books, Now: now},
+		Budget:   budgets,
+		Shares:   offers,
 		Logger:   logger,
 		BaseURL:  baseURL,
 	}

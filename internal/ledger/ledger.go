@@ -144,6 +144,10 @@ type Service struct {
 	DB    *store.DB
 	Coops *coop.Service
 	Now   func() time.Time
+	// Owners says, per owner prefix ("bucket", "offer"), whether such an
+	// owner exists in a co-op; the ledger opens no account for one that
+	// does not. app wires in the packages that own them.
+	Owners map[string]OwnerCheck
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -298,24 +302,16 @@ func (s *Service) account(ctx context.Context, tx *store.Tx, c *coop.Coop, owner
 	return id, nil
 }
 
-// OwnerCheck lets another package say whether a bucket:<id> or offer:<id>
-// exists in a co-op; the ledger refuses accounts for owners that do not.
+// OwnerCheck returns nil if owner (e.g. "bucket:12") exists in co-op
+// coopID, and an error that says why not otherwise.
 type OwnerCheck func(ctx context.Context, tx *store.Tx, coopID int64, owner string) error
-
-// owners holds the checks registered by the packages that own buckets and
-// offers.
-var owners = map[string]OwnerCheck{}
-
-// RegisterOwner makes the ledger ask check about owners "<prefix>:…".
-// Packages call it from init.
-func RegisterOwner(prefix string, check OwnerCheck) { owners[prefix] = check }
 
 func (s *Service) ownerExists(ctx context.Context, tx *store.Tx, c *coop.Coop, owner string) error {
 	p, _, ok := strings.Cut(owner, ":")
 	if !ok || p == "member" || p == "coop" {
 		return nil
 	}
-	check, ok := owners[p]
+	check, ok := s.Owners[p]
 	if !ok {
 		return errs.Invalid("account", fmt.Sprintf("there are no %s accounts yet", p))
 	}
