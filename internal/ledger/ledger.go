@@ -99,6 +99,22 @@ var (
 	ownerRE = regexp.MustCompile(`^(member:[a-z0-9_-]{1,40}|coop:(pool|foundation|reserves|users_pool|common)|bucket:[0-9]{1,18}|offer:[0-9]{1,18}|external)$`)
 )
 
+// checkID says what is wrong with a client id, or "". The suffixes
+// :post, :void and :expire are kept for the entries that resolve a
+// pending transfer ("<id>:post"), so that no client can take the id of a
+// resolution that has not happened yet and so block it.
+func checkID(id string) string {
+	if !idRE.MatchString(id) {
+		return "give a client id of 1 to 100 letters, digits or . _ : -"
+	}
+	for _, a := range []string{ActPost, ActVoid, ActExpire} {
+		if strings.HasSuffix(id, ":"+a) {
+			return "ids ending in :post, :void or :expire name the resolutions of pending transfers; choose another"
+		}
+	}
+	return ""
+}
+
 // ValidOwner reports whether o names an account owner: member:<handle>,
 // coop:pool|foundation|reserves|users_pool|common, bucket:<id>,
 // offer:<id> or external (the outside world).
@@ -106,8 +122,8 @@ func ValidOwner(o string) bool { return ownerRE.MatchString(o) }
 
 func (r *Request) validate(coopUnit string) error {
 	var v errs.ValidationError
-	if !idRE.MatchString(r.ID) {
-		v.Add("id", "give a client id of 1 to 100 letters, digits or . _ : -")
+	if err := checkID(r.ID); err != "" {
+		v.Add("id", err)
 	}
 	if !ValidOwner(r.Debit) {
 		v.Add("debit", "name an account: member:<handle>, coop:pool, coop:foundation, coop:reserves, bucket:<id>, offer:<id> or external")
@@ -170,15 +186,26 @@ func (s *Service) Submit(ctx context.Context, c *coop.Coop, a auth.Account, reqs
 		if err := r.validate(c.Currency); err != nil {
 			return nil, false, prefix(err, i, len(reqs))
 		}
-		if err := mayDebit(m, r.Debit); err != nil {
+		if err := byHand(m, r.Debit, r.Credit); err != nil {
 			return nil, false, err
 		}
 	}
-	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		out, created, err = s.Apply(ctx, tx, c, a.Actor(), reqs)
 		return err
 	})
 	return out, created, err
+}
+
+// inTx runs fn in a write transaction, once more if it lost a race to a
+// concurrent request with the same id (PostgreSQL): the second run finds
+// the winner's transfer and answers as for a replay.
+func (s *Service) inTx(ctx context.Context, fn func(tx *store.Tx) error) error {
+	err := s.DB.InTx(ctx, fn)
+	if errors.Is(err, errRaced) {
+		err = s.DB.InTx(ctx, fn)
+	}
+	return err
 }
 
 // MaxBatch is the most transfers one batch may hold.
@@ -200,66 +227,76 @@ func prefix(err error, i, n int) error {
 // money by a co-op's rules; it checks the requests but not who asks. A
 // batch whose every request was already applied with the same content is
 // a replay: its transfers come back and created is false. A batch that
-// mixes new requests with earlier ones is refused.
+// mixes new requests with earlier ones is refused (errs.ErrConflict), and
+// so is one that would take a no-overdraft account below zero by its net
+// effect (ErrInsufficient; see write.go for why the net effect is the
+// right measure of an atomic batch). Apply writes one audit event for the
+// batch.
 func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor string, reqs []Request) ([]Transfer, bool, error) {
 	now := s.now()
 	out := make([]Transfer, len(reqs))
-	replays := 0
+	bodies := make([]string, len(reqs))
+	ids := make([]string, len(reqs))
+	first := make(map[string]int, len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
 		if err := r.validate(c.Currency); err != nil {
 			return nil, false, prefix(err, i, len(reqs))
 		}
-		body := r.body()
-		t, err := s.byID(ctx, tx, c.ID, r.ID)
-		switch {
-		case errors.Is(err, errs.ErrNotFound):
-		case err != nil:
-			return nil, false, err
-		case t.body != body:
-			return nil, false, fmt.Errorf("transfer id %q was used for a different transfer: %w", r.ID, errs.ErrConflict)
-		default:
-			out[i] = t.Transfer
-			replays++
-			continue
+		if _, dup := first[r.ID]; dup {
+			return nil, false, errs.Invalid(fmt.Sprintf("transfers[%d].id", i), "two transfers of the batch have this id")
 		}
-		for j := range i {
-			if reqs[j].ID == r.ID {
-				return nil, false, errs.Invalid(fmt.Sprintf("transfers[%d].id", i), "two transfers of the batch have this id")
-			}
-		}
+		first[r.ID] = i
+		bodies[i] = r.body()
+		ids[i] = r.ID
 	}
-	if replays == len(reqs) {
+	if len(reqs) == 0 {
 		return out, false, nil
 	}
-	if replays > 0 {
-		return nil, false, fmt.Errorf("the batch repeats %d of its %d transfers: send it whole or not at all: %w", replays, len(reqs), errs.ErrConflict)
+	old, err := s.existing(ctx, tx, c.ID, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range reqs {
+		t, ok := old[reqs[i].ID]
+		if !ok {
+			continue
+		}
+		if t.body != bodies[i] {
+			return nil, false, fmt.Errorf("transfer id %q was used for a different transfer: %w", reqs[i].ID, errs.ErrConflict)
+		}
+		out[i] = t.Transfer
+	}
+	switch {
+	case len(old) == len(reqs):
+		return out, false, nil
+	case len(old) > 0:
+		return nil, false, fmt.Errorf("the batch repeats %d of its %d transfers: send it whole or not at all: %w", len(old), len(reqs), errs.ErrConflict)
 	}
 	batch := ""
 	if len(reqs) > 1 {
 		batch = reqs[0].ID
 	}
+	es := make([]entry, len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
-		t := Transfer{ID: r.ID, Action: ActTransfer, Debit: r.Debit, Credit: r.Credit, Amount: r.Amount, Unit: r.Unit,
+		out[i] = Transfer{ID: r.ID, Action: ActTransfer, Debit: r.Debit, Credit: r.Credit, Amount: r.Amount, Unit: r.Unit,
 			Kind: r.Kind, Ref: r.Ref, Batch: batch, Actor: actor, At: now}
+		t := &out[i]
+		es[i] = entry{t: t, body: bodies[i], posted: t.Amount}
 		if r.Pending {
 			t.Action, t.State = ActPending, "pending"
 			if r.Timeout > 0 {
 				exp := now.Add(time.Duration(r.Timeout) * time.Second)
 				t.ExpiresAt = &exp
 			}
+			es[i].posted, es[i].pending = 0, t.Amount
 		}
-		posted, pending := t.Amount, int64(0)
-		if r.Pending {
-			posted, pending = 0, t.Amount
-		}
-		if err := s.write(ctx, tx, c, &t, r.body(), posted, pending); err != nil {
-			return nil, false, prefix(err, i, len(reqs))
-		}
-		out[i] = t
 	}
-	_, err := audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.transfers",
+	if err := s.commit(ctx, tx, c, es); err != nil {
+		return nil, false, err
+	}
+	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.transfers",
 		Object: "ledger:" + c.Slug, Payload: map[string]any{"transfers": out}})
 	return out, true, err
 }
@@ -268,38 +305,6 @@ func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor s
 func (r *Request) body() string {
 	b, _ := json.Marshal(r)
 	return string(b)
-}
-
-// account returns the id of c's account for owner and unit, opening it
-// on first use. Every account but the outside world's refuses overdraft.
-func (s *Service) account(ctx context.Context, tx *store.Tx, c *coop.Coop, owner, unit string) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM ledger_accounts WHERE coop_id = $1 AND owner = $2 AND unit = $3`,
-		c.ID, owner, unit).Scan(&id)
-	if err == nil {
-		return id, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("ledger: find account: %w", err)
-	}
-	if handle, ok := strings.CutPrefix(owner, "member:"); ok {
-		if _, err := s.Coops.MemberByHandle(ctx, c, handle); err != nil {
-			if errors.Is(err, errs.ErrNotFound) {
-				return 0, errs.Invalid("account", fmt.Sprintf("%s is not a member of %s", handle, c.Name))
-			}
-			return 0, err
-		}
-	}
-	if err := s.ownerExists(ctx, tx, c, owner); err != nil {
-		return 0, err
-	}
-	external := owner == "external"
-	err = tx.QueryRowContext(ctx, `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.ID, owner, unit, !external, external, s.now()).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("ledger: open account: %w", err)
-	}
-	return id, nil
 }
 
 // OwnerCheck returns nil if owner (e.g. "bucket:12") exists in co-op
@@ -316,63 +321,6 @@ func (s *Service) ownerExists(ctx context.Context, tx *store.Tx, c *coop.Coop, o
 		return errs.Invalid("account", fmt.Sprintf("there are no %s accounts yet", p))
 	}
 	return check(ctx, tx, c.ID, owner)
-}
-
-// write stores t and adds posted and pending to both its accounts (the
-// debit side's debits, the credit side's credits), refusing an overdraft.
-func (s *Service) write(ctx context.Context, tx *store.Tx, c *coop.Coop, t *Transfer, body string, posted, pending int64) error {
-	debit, err := s.account(ctx, tx, c, t.Debit, t.Unit)
-	if err != nil {
-		return err
-	}
-	credit, err := s.account(ctx, tx, c, t.Credit, t.Unit)
-	if err != nil {
-		return err
-	}
-	var pendingID, reverses sql.NullString
-	if t.PendingID != "" {
-		pendingID = sql.NullString{String: t.PendingID, Valid: true}
-	}
-	if t.Reverses != "" {
-		reverses = sql.NullString{String: t.Reverses, Valid: true}
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO transfers (coop_id, id, action, debit_id, credit_id, amount, unit, kind, ref,
-			pending_id, reverses, expires_at, batch, body, actor, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		c.ID, t.ID, t.Action, debit, credit, t.Amount, t.Unit, t.Kind, t.Ref, pendingID, reverses, t.ExpiresAt, t.Batch, body, t.Actor, t.At)
-	if store.IsUniqueViolation(err) {
-		return fmt.Errorf("transfer %s was already resolved or reversed: %w", t.ID, errs.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("ledger: write transfer: %w", err)
-	}
-	if err := s.move(ctx, tx, debit, t.Debit, posted, pending, true); err != nil {
-		return err
-	}
-	return s.move(ctx, tx, credit, t.Credit, posted, pending, false)
-}
-
-// move adds posted and pending amounts to one side of an account. A debit
-// that would take a no-overdraft account's available balance below zero
-// changes nothing and is refused; the WHERE clause decides it on the
-// locked row, so concurrent spenders cannot both pass.
-func (s *Service) move(ctx context.Context, tx *store.Tx, id int64, owner string, posted, pending int64, debit bool) error {
-	if posted == 0 && pending == 0 {
-		return nil
-	}
-	q := `UPDATE ledger_accounts SET credits_posted = credits_posted + $2, credits_pending = credits_pending + $3 WHERE id = $1`
-	if debit {
-		q = `UPDATE ledger_accounts SET debits_posted = debits_posted + $2, debits_pending = debits_pending + $3
-			WHERE id = $1 AND (NOT no_overdraft OR credits_posted - debits_posted - debits_pending - $2 - $3 >= 0)`
-	}
-	res, err := tx.ExecContext(ctx, q, id, posted, pending)
-	if err != nil {
-		return fmt.Errorf("ledger: move balance: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("%s has not enough available: %w", owner, ErrInsufficient)
-	}
-	return nil
 }
 
 // ErrInsufficient is an overdraft refused; it is a conflict with the

@@ -55,13 +55,16 @@ func (s *Service) Resolve(ctx context.Context, tx *store.Tx, c *coop.Coop, actor
 	if action == ActPost && p.ExpiresAt != nil && !now.Before(*p.ExpiresAt) {
 		return Transfer{}, false, fmt.Errorf("transfer %s expired at %s: %w", id, p.ExpiresAt.Format(time.RFC3339), errs.ErrConflict)
 	}
+	if action == ActExpire && (p.ExpiresAt == nil || now.Before(*p.ExpiresAt)) {
+		return Transfer{}, false, errs.Invalid("action", fmt.Sprintf("transfer %s is not due to expire", id))
+	}
 	t := Transfer{ID: id + ":" + action, Action: action, Debit: p.Debit, Credit: p.Credit, Amount: amount, Unit: p.Unit,
 		Kind: p.Kind, Ref: p.Ref, PendingID: id, Actor: actor, At: now}
 	posted := int64(0)
 	if action == ActPost {
 		posted = amount
 	}
-	if err := s.write(ctx, tx, c, &t, string(body), posted, -p.Amount); err != nil {
+	if err := s.commit(ctx, tx, c, []entry{{t: &t, body: string(body), posted: posted, pending: -p.Amount}}); err != nil {
 		return Transfer{}, false, err
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger." + action,
@@ -73,8 +76,11 @@ func (s *Service) Resolve(ctx context.Context, tx *store.Tx, c *coop.Coop, actor
 // newID the other way, linked to it (RULES.md 3.1: corrections never
 // update or delete). A transfer is reversed at most once.
 func (s *Service) Reverse(ctx context.Context, tx *store.Tx, c *coop.Coop, actor, id, newID, kind string) (Transfer, bool, error) {
-	if !idRE.MatchString(newID) {
-		return Transfer{}, false, errs.Invalid("id", "give a client id of 1 to 100 letters, digits or . _ : -")
+	if msg := checkID(newID); msg != "" {
+		return Transfer{}, false, errs.Invalid("id", msg)
+	}
+	if kind != "" && !kindRE.MatchString(kind) {
+		return Transfer{}, false, errs.Invalid("kind", "give a kind: a lower-case word such as reversal or correction")
 	}
 	if kind == "" {
 		kind = "reversal"
@@ -98,7 +104,7 @@ func (s *Service) Reverse(ctx context.Context, tx *store.Tx, c *coop.Coop, actor
 	now := s.now()
 	t := Transfer{ID: newID, Action: ActReverse, Debit: o.Credit, Credit: o.Debit, Amount: o.Amount, Unit: o.Unit,
 		Kind: kind, Ref: o.Ref, Reverses: id, Actor: actor, At: now}
-	if err := s.write(ctx, tx, c, &t, string(body), o.Amount, 0); err != nil {
+	if err := s.commit(ctx, tx, c, []entry{{t: &t, body: string(body), posted: o.Amount}}); err != nil {
 		return Transfer{}, false, err
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.reverse",
@@ -114,12 +120,12 @@ func (s *Service) SubmitResolve(ctx context.Context, c *coop.Coop, a auth.Accoun
 	if err != nil {
 		return t, false, err
 	}
-	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
 		p, err := s.byID(ctx, tx, c.ID, id)
 		if err != nil {
 			return err
 		}
-		if err := mayDebit(m, p.Debit); err != nil {
+		if err := byHand(m, p.Debit, p.Credit); err != nil {
 			return err
 		}
 		t, created, err = s.Resolve(ctx, tx, c, a.Actor(), id, action, amount)
@@ -133,11 +139,41 @@ func (s *Service) SubmitReverse(ctx context.Context, c *coop.Coop, a auth.Accoun
 	if _, err := s.Coops.RequireTreasurer(ctx, c, a.ID); err != nil {
 		return t, false, err
 	}
-	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
+	err = s.inTx(ctx, func(tx *store.Tx) error {
+		o, err := s.byID(ctx, tx, c.ID, id)
+		if err != nil {
+			return err
+		}
+		if err := byRules(o.Debit, o.Credit); err != nil {
+			return err
+		}
 		t, created, err = s.Reverse(ctx, tx, c, a.Actor(), id, newID, kind)
 		return err
 	})
 	return t, created, err
+}
+
+// byHand says whether member m may move money from debit to credit by
+// hand: out of her own account, or, as a treasurer, out of the co-op's
+// accounts and the outside world; never into or out of a bucket or an
+// offer, which move only by their rules.
+func byHand(m coop.Member, debit, credit string) error {
+	if err := byRules(debit, credit); err != nil {
+		return err
+	}
+	return mayDebit(m, debit)
+}
+
+// byRules refuses a bucket or offer account on either side: the budget
+// round or share offer that owns it keeps its own limits (caps, targets,
+// windows), which a transfer by hand would bypass.
+func byRules(debit, credit string) error {
+	for _, o := range []string{debit, credit} {
+		if strings.HasPrefix(o, "bucket:") || strings.HasPrefix(o, "offer:") {
+			return fmt.Errorf("%s moves only by its own rules (a budget round or a share offer): %w", o, errs.ErrForbidden)
+		}
+	}
+	return nil
 }
 
 // mayDebit says whether member m may move money out of owner's account

@@ -1,0 +1,514 @@
+// Copyright 2026 The opencoop Authors.
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"opencoop/internal/coop"
+	"opencoop/internal/errs"
+	"opencoop/internal/store"
+)
+
+// A batch is written in a fixed number of statements whatever its size
+// (RULES.md 3.1, issue target 20,000 transfers/s): the ids it uses are
+// looked up at once, its accounts are found (or opened) at once, its
+// journal rows go in as multi-row INSERTs, and each account it touches is
+// updated once, by the batch's net effect.
+//
+// Checking the no-overdraft rule on the net effect is what an atomic batch
+// means: nobody — no other transaction, no reader, no crash — ever sees
+// the books between two transfers of one batch, so the invariant
+// "no no-overdraft account is below zero counting pending debits" holds
+// at every state that exists. A batch that pays a member and has her pay
+// on in the same commit is therefore accepted, whatever order its
+// transfers are listed in.
+
+// lookupChunk bounds the values of one IN list (see rowsPer for why
+// SQLite's are short).
+func lookupChunk(tx *store.Tx) int {
+	if tx.Engine == store.Postgres {
+		return 2000
+	}
+	return 100
+}
+
+// rowsPer is how many rows one multi-row statement carries. SQLite finds
+// a "$n" parameter by a linear search of the statement's parameter list,
+// when preparing and again when binding, so a statement's cost grows with
+// the square of its parameters: there, statements of about a hundred
+// parameters are prepared once and run for each full chunk. PostgreSQL
+// pays a round trip per statement instead, so it gets long ones (within
+// its 65,535 parameters).
+func rowsPer(tx *store.Tx, params int) int {
+	if tx.Engine == store.Postgres {
+		return 8000 / params
+	}
+	return 128 / params
+}
+
+// execRows runs a multi-row statement over n rows, rowsPer at a time:
+// text(k) is the statement for k rows, args(i) appends row i's
+// parameters. Statements of the same size are prepared once. It returns
+// the rows affected, per statement, to check.
+func execRows(ctx context.Context, tx *store.Tx, n, params int, text func(k int) string, args func(dst []any, i int) []any,
+	check func(start, k int, affected int64) error) error {
+	per := rowsPer(tx, params)
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
+	buf := make([]any, 0, per*params+2)
+	for start := 0; start < n; start += per {
+		k := min(per, n-start)
+		st, ok := stmts[k]
+		if !ok {
+			var err error
+			if st, err = tx.PrepareContext(ctx, text(k)); err != nil {
+				return err
+			}
+			stmts[k] = st
+		}
+		buf = buf[:0]
+		for i := start; i < start+k; i++ {
+			buf = args(buf, i)
+		}
+		res, err := st.ExecContext(ctx, buf...)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if err := check(start, k, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// values returns k rows of params "$n" each, numbered from first, as
+// "($1, $2), ($3, $4)", each parameter wrapped by wrap ("%s" for none).
+func values(k, params, first int, wrap string) string {
+	var b strings.Builder
+	n := first
+	for i := range k {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range params {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, wrap, fmt.Sprintf("$%d", n))
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// entry is one journal row to write and what it does to its two accounts:
+// posted moves from debit to credit, pending (negative to release) is
+// added to both sides' pending sums.
+type entry struct {
+	t       *Transfer
+	body    string
+	posted  int64
+	pending int64
+}
+
+type acctKey struct{ owner, unit string }
+
+// sums are the four materialised totals of an account, or changes to them.
+type sums struct{ dp, cp, dq, cq int64 }
+
+// maxTotal bounds each of an account's four totals, so that no sum of
+// amounts (each at most money.MaxAmount) can overflow int64 — SQLite would
+// turn an overflowing integer into a float rather than fail.
+const maxTotal = 1 << 62
+
+const maxTotalSQL = "4611686018427387904"
+
+// errRaced marks a unique violation on a transfer's id: a concurrent
+// request with the same id committed first. Retrying the whole
+// transaction turns it into a replay (or a plain conflict).
+var errRaced = errors.New("ledger: raced with a request of the same id")
+
+// commit writes es inside tx: opens the accounts they need, inserts the
+// journal rows and applies their net effect to every account once,
+// refusing the whole batch when a no-overdraft account would end below
+// zero counting pending debits.
+func (s *Service) commit(ctx context.Context, tx *store.Tx, c *coop.Coop, es []entry) error {
+	keys := make([]acctKey, 0, 2*len(es))
+	seen := make(map[acctKey]bool, 2*len(es))
+	for _, e := range es {
+		for _, k := range []acctKey{{e.t.Debit, e.t.Unit}, {e.t.Credit, e.t.Unit}} {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	ids, err := s.accounts(ctx, tx, c, keys)
+	if err != nil {
+		return err
+	}
+	delta := make(map[int64]*sums, len(ids))
+	at := func(id int64) *sums {
+		d := delta[id]
+		if d == nil {
+			d = &sums{}
+			delta[id] = d
+		}
+		return d
+	}
+	for _, e := range es {
+		d, cr := at(ids[acctKey{e.t.Debit, e.t.Unit}]), at(ids[acctKey{e.t.Credit, e.t.Unit}])
+		d.dp += e.posted
+		d.dq += e.pending
+		cr.cp += e.posted
+		cr.cq += e.pending
+	}
+	order := make([]int64, 0, len(delta))
+	for id, d := range delta {
+		if *d != (sums{}) {
+			order = append(order, id)
+		}
+	}
+	slices.Sort(order)
+	if err := lockAccounts(ctx, tx, order); err != nil {
+		return err
+	}
+	if err := s.insertTransfers(ctx, tx, c, es, ids); err != nil {
+		return err
+	}
+	return s.applyDeltas(ctx, tx, order, delta, ids)
+}
+
+// lockAccounts takes the rows' locks in id order on PostgreSQL, before
+// anything else of the batch is written, so two batches touching the
+// same accounts queue rather than deadlock. FOR NO KEY UPDATE is the lock
+// the UPDATE takes anyway; unlike FOR UPDATE it lets other transactions'
+// journal rows reference the accounts meanwhile. SQLite has one writer
+// at a time and no row locks.
+func lockAccounts(ctx context.Context, tx *store.Tx, order []int64) error {
+	if tx.Engine != store.Postgres {
+		return nil
+	}
+	for start := 0; start < len(order); start += lookupChunk(tx) {
+		part := order[start:min(start+lookupChunk(tx), len(order))]
+		args := []any{}
+		q := `SELECT id FROM ledger_accounts WHERE id IN (` + placeholders(&args, part) + `) ORDER BY id FOR NO KEY UPDATE`
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+	}
+	return nil
+}
+
+// accounts returns the ids of c's accounts for keys, opening the missing
+// ones. Every account but the outside world's refuses overdraft. A member
+// account opens only for a member (in any state) of c, a bucket or offer
+// account only for one its owning package knows.
+func (s *Service) accounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys []acctKey) (map[acctKey]int64, error) {
+	ids := make(map[acctKey]int64, len(keys))
+	if err := s.findAccounts(ctx, tx, c, keys, ids); err != nil {
+		return nil, err
+	}
+	var missing []acctKey
+	for _, k := range keys {
+		if _, ok := ids[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return ids, nil
+	}
+	// Open them in a fixed order, so two transactions opening the same
+	// accounts on PostgreSQL wait for each other instead of deadlocking.
+	slices.SortFunc(missing, func(a, b acctKey) int {
+		return strings.Compare(a.owner+"\x00"+a.unit, b.owner+"\x00"+b.unit)
+	})
+	if err := s.checkOwners(ctx, tx, c, missing); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	for start := 0; start < len(missing); start += lookupChunk(tx) / 6 {
+		part := missing[start:min(start+lookupChunk(tx)/6, len(missing))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at) VALUES `)
+		args := []any{c.ID, now}
+		for i, k := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $2)", n+1, n+2, n+3, n+4)
+			external := k.owner == "external"
+			args = append(args, k.owner, k.unit, !external, external)
+		}
+		// A concurrent transaction may have opened one meanwhile: keep
+		// its row (PostgreSQL waits for it to commit first).
+		b.WriteString(` ON CONFLICT (coop_id, owner, unit) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return nil, fmt.Errorf("ledger: open accounts: %w", err)
+		}
+	}
+	if err := s.findAccounts(ctx, tx, c, missing, ids); err != nil {
+		return nil, err
+	}
+	for _, k := range missing {
+		if _, ok := ids[k]; !ok {
+			return nil, fmt.Errorf("ledger: account %s %s did not open", k.owner, k.unit)
+		}
+	}
+	return ids, nil
+}
+
+func (s *Service) findAccounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys []acctKey, ids map[acctKey]int64) error {
+	owners := make([]string, 0, len(keys))
+	dup := map[string]bool{}
+	for _, k := range keys {
+		if !dup[k.owner] {
+			dup[k.owner] = true
+			owners = append(owners, k.owner)
+		}
+	}
+	want := make(map[acctKey]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	for start := 0; start < len(owners); start += lookupChunk(tx) {
+		part := owners[start:min(start+lookupChunk(tx), len(owners))]
+		args := []any{c.ID}
+		q := `SELECT id, owner, unit FROM ledger_accounts WHERE coop_id = $1 AND owner IN (` + placeholders(&args, part) + `)`
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: find accounts: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var k acctKey
+			if err := rows.Scan(&id, &k.owner, &k.unit); err != nil {
+				rows.Close()
+				return fmt.Errorf("ledger: find accounts: %w", err)
+			}
+			if want[k] {
+				ids[k] = id
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("ledger: find accounts: %w", err)
+		}
+	}
+	return nil
+}
+
+// placeholders appends vals to args and returns "$n, $n+1, …" for them.
+func placeholders[T any](args *[]any, vals []T) string {
+	var b strings.Builder
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		*args = append(*args, v)
+		fmt.Fprintf(&b, "$%d", len(*args))
+	}
+	return b.String()
+}
+
+// checkOwners refuses to open an account for an owner that does not
+// exist in c: a handle that is no member's, a bucket or offer that its
+// package does not know.
+func (s *Service) checkOwners(ctx context.Context, tx *store.Tx, c *coop.Coop, keys []acctKey) error {
+	var handles []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if seen[k.owner] {
+			continue
+		}
+		seen[k.owner] = true
+		if h, ok := strings.CutPrefix(k.owner, "member:"); ok {
+			handles = append(handles, h)
+			continue
+		}
+		if err := s.ownerExists(ctx, tx, c, k.owner); err != nil {
+			return err
+		}
+	}
+	found := make(map[string]bool, len(handles))
+	for start := 0; start < len(handles); start += lookupChunk(tx) {
+		part := handles[start:min(start+lookupChunk(tx), len(handles))]
+		args := []any{c.ID}
+		q := `SELECT a.handle FROM members m JOIN accounts a ON a.id = m.account_id
+			WHERE m.coop_id = $1 AND a.handle IN (` + placeholders(&args, part) + `)`
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: find members: %w", err)
+		}
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return fmt.Errorf("ledger: find members: %w", err)
+			}
+			found[h] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("ledger: find members: %w", err)
+		}
+	}
+	for _, h := range handles {
+		if !found[h] {
+			return errs.Invalid("account", fmt.Sprintf("%s is not a member of %s", h, c.Name))
+		}
+	}
+	return nil
+}
+
+func (s *Service) insertTransfers(ctx context.Context, tx *store.Tx, c *coop.Coop, es []entry, ids map[acctKey]int64) error {
+	const cols = 16
+	err := execRows(ctx, tx, len(es), cols, func(k int) string {
+		return `INSERT INTO transfers (coop_id, id, action, debit_id, credit_id, amount, unit, kind, ref,
+			pending_id, reverses, expires_at, batch, body, actor, at) VALUES ` + values(k, cols, 1, "%s")
+	}, func(dst []any, i int) []any {
+		e := es[i]
+		t := e.t
+		var pendingID, reverses sql.NullString
+		if t.PendingID != "" {
+			pendingID = sql.NullString{String: t.PendingID, Valid: true}
+		}
+		if t.Reverses != "" {
+			reverses = sql.NullString{String: t.Reverses, Valid: true}
+		}
+		var exp sql.NullTime
+		if t.ExpiresAt != nil {
+			exp = sql.NullTime{Time: *t.ExpiresAt, Valid: true}
+		}
+		return append(dst, c.ID, t.ID, t.Action, ids[acctKey{t.Debit, t.Unit}], ids[acctKey{t.Credit, t.Unit}], t.Amount, t.Unit,
+			t.Kind, t.Ref, pendingID, reverses, exp, t.Batch, e.body, t.Actor, t.At)
+	}, nil)
+	if store.IsUniqueViolation(err) {
+		msg := err.Error()
+		switch {
+		case strings.Contains(msg, "pending_id"):
+			return fmt.Errorf("transfer %s was resolved already: %w: %w", es[0].t.PendingID, errs.ErrConflict, errRaced)
+		case strings.Contains(msg, "reverses"):
+			return fmt.Errorf("transfer %s was reversed already: %w: %w", es[0].t.Reverses, errs.ErrConflict, errRaced)
+		}
+		return fmt.Errorf("a transfer with this id was written meanwhile: %w: %w", errs.ErrConflict, errRaced)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: write transfers: %w", err)
+	}
+	return nil
+}
+
+// applyDeltas adds delta to the accounts, each once, in id order. The
+// no-overdraft rule sits in the UPDATE's WHERE clause, decided on the
+// locked row, so two concurrent spenders cannot both pass; an account the
+// UPDATE left alone is the one that would have been overdrawn.
+func (s *Service) applyDeltas(ctx context.Context, tx *store.Tx, order []int64, delta map[int64]*sums, ids map[acctKey]int64) error {
+	const cols = 5
+	err := execRows(ctx, tx, len(order), cols, func(k int) string {
+		return `WITH d (id, dp, cp, dq, cq) AS (VALUES ` + values(k, cols, 1, "CAST(%s AS BIGINT)") + `)
+			UPDATE ledger_accounts SET debits_posted = debits_posted + d.dp, credits_posted = credits_posted + d.cp,
+				debits_pending = debits_pending + d.dq, credits_pending = credits_pending + d.cq
+			FROM d WHERE ledger_accounts.id = d.id
+				AND (NOT no_overdraft OR credits_posted + d.cp - debits_posted - d.dp - debits_pending - d.dq >= 0)
+				AND debits_posted + d.dp <= ` + maxTotalSQL + ` AND credits_posted + d.cp <= ` + maxTotalSQL + `
+				AND debits_pending + d.dq <= ` + maxTotalSQL + ` AND credits_pending + d.cq <= ` + maxTotalSQL
+	}, func(dst []any, i int) []any {
+		d := delta[order[i]]
+		return append(dst, order[i], d.dp, d.cp, d.dq, d.cq)
+	}, func(start, k int, affected int64) error {
+		if affected == int64(k) {
+			return nil
+		}
+		names := make(map[int64]string, len(ids))
+		for key, id := range ids {
+			names[id] = key.owner + " (" + key.unit + ")"
+		}
+		return s.whoFailed(ctx, tx, order[start:start+k], delta, names)
+	})
+	if err != nil && !errors.Is(err, errs.ErrConflict) {
+		return fmt.Errorf("ledger: move balances: %w", err)
+	}
+	return err
+}
+
+// whoFailed names the account a refused update would have overdrawn.
+func (s *Service) whoFailed(ctx context.Context, tx *store.Tx, part []int64, delta map[int64]*sums, names map[int64]string) error {
+	args := []any{}
+	q := `SELECT id, no_overdraft, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts
+		WHERE id IN (` + placeholders(&args, part) + `) ORDER BY id`
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("ledger: move balances: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var noOverdraft bool
+		var m sums
+		if err := rows.Scan(&id, &noOverdraft, &m.dp, &m.cp, &m.dq, &m.cq); err != nil {
+			return fmt.Errorf("ledger: move balances: %w", err)
+		}
+		d := delta[id]
+		avail := m.cp + d.cp - m.dp - d.dp - m.dq - d.dq
+		if noOverdraft && avail < 0 {
+			return fmt.Errorf("%s has not enough available: %d short: %w", names[id], -avail, ErrInsufficient)
+		}
+		if m.dp+d.dp > maxTotal || m.cp+d.cp > maxTotal || m.dq+d.dq > maxTotal || m.cq+d.cq > maxTotal {
+			return fmt.Errorf("%s would exceed the most an account can hold: %w", names[id], errs.ErrConflict)
+		}
+	}
+	return fmt.Errorf("ledger: an account update was refused: %w", errs.ErrConflict)
+}
+
+// existing returns the stored transfers among ids, by id.
+func (s *Service) existing(ctx context.Context, tx *store.Tx, coopID int64, ids []string) (map[string]stored, error) {
+	out := map[string]stored{}
+	for start := 0; start < len(ids); start += lookupChunk(tx) {
+		part := ids[start:min(start+lookupChunk(tx), len(ids))]
+		args := []any{coopID}
+		q := selectTransfer + ` WHERE t.coop_id = $1 AND t.id IN (` + placeholders(&args, part) + `)`
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: look up transfers: %w", err)
+		}
+		for rows.Next() {
+			t, err := scanTransfer(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: look up transfers: %w", err)
+			}
+			out[t.ID] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("ledger: look up transfers: %w", err)
+		}
+	}
+	return out, nil
+}
