@@ -28,6 +28,12 @@ func (s *Service) Close(ctx context.Context, a auth.Account, id int64) (*Minutes
 	now := s.now()
 	var out *Minutes
 	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
+		// Lock the resolutions before the meeting: a ballot holds its
+		// proposal and then asks for the meeting (MayCast), so a close that
+		// took the meeting first could deadlock with it on PostgreSQL.
+		if _, err := tx.ExecContext(ctx, `UPDATE proposals SET state = state WHERE meeting_id = $1`, id); err != nil {
+			return fmt.Errorf("meeting: lock resolutions: %w", err)
+		}
 		m, c, err := s.secretaryTx(ctx, tx, a, id)
 		if err != nil {
 			return err

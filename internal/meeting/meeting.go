@@ -413,27 +413,22 @@ func (s *Service) call(ctx context.Context, tx *store.Tx, c *coop.Coop, a auth.A
 	var last int64
 	var title string
 	var started time.Time
-	const qlast = `SELECT id, title, starts_at FROM meetings WHERE coop_id = $1 AND state = 'closed' AND id <> $2
+	var approved sql.NullTime
+	const qlast = `SELECT id, title, starts_at, minutes_approved_at FROM meetings WHERE coop_id = $1 AND state = 'closed'
 		ORDER BY closed_at DESC, id DESC LIMIT 1`
-	err := tx.QueryRowContext(ctx, qlast, c.ID, m.ID).Scan(&last, &title, &started)
+	err := tx.QueryRowContext(ctx, qlast, c.ID).Scan(&last, &title, &started, &approved)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return fmt.Errorf("meeting: find the last meeting: %w", err)
-	default:
-		var approved sql.NullTime
-		if err := tx.QueryRowContext(ctx, `SELECT minutes_approved_at FROM meetings WHERE id = $1`, last).Scan(&approved); err != nil {
-			return fmt.Errorf("meeting: last minutes: %w", err)
+	case !approved.Valid:
+		item := Item{Position: 0, Title: fmt.Sprintf("Approve the minutes of %s (%s)", title, started.UTC().Format("2 Jan 2006")),
+			ApprovesMinutes: last}
+		mm := &Meeting{ID: m.ID, Agenda: []Item{item}}
+		if err := insertItems(ctx, tx, mm); err != nil {
+			return err
 		}
-		if !approved.Valid {
-			item := Item{Position: 0, Title: fmt.Sprintf("Approve the minutes of %s (%s)", title, started.UTC().Format("2 Jan 2006")),
-				ApprovesMinutes: last}
-			mm := &Meeting{ID: m.ID, Agenda: []Item{item}}
-			if err := insertItems(ctx, tx, mm); err != nil {
-				return err
-			}
-			m.Agenda = append([]Item{mm.Agenda[0]}, m.Agenda...)
-		}
+		m.Agenda = append([]Item{mm.Agenda[0]}, m.Agenda...)
 	}
 	for i := range m.Agenda {
 		it := &m.Agenda[i]

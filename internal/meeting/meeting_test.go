@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +154,69 @@ func TestRecordFixedAtClose(t *testing.T) {
 	// p4 yes (remote), p0..p2 and p3's proxy held by p1 by hands: 3 yes, 1 no.
 	if n := p.Result.Classes["members"].Counts; n["yes"] != 4 || n["no"] != 1 {
 		t.Errorf("counts = %v, want 4 yes 1 no", n)
+	}
+}
+
+// TestCloseWhileVoting closes a meeting while every attendee keeps voting:
+// each ballot either lands before the close and is counted, or is refused
+// as too late — never an error of the database, such as a deadlock
+// between a ballot (proposal, then meeting) and the close (PostgreSQL).
+func TestCloseWhileVoting(t *testing.T) {
+	w := newWorld(t, 12)
+	ctx := context.Background()
+	sec := w.accts[0]
+	m, err := w.s.Meetings.Create(ctx, w.c, sec, meeting.NewMeeting{Title: "GM", StartsAt: w.now.Add(time.Hour),
+		Agenda: []meeting.NewItem{{Title: "A", Resolution: &meeting.Resolution{Title: "A"}}, {Title: "B", Resolution: &meeting.Resolution{Title: "B"}}}})
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	w.now = w.now.Add(time.Hour)
+	if _, err := w.s.Meetings.Open(ctx, sec, m.ID); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	var handles []string
+	for _, a := range w.accts {
+		handles = append(handles, a.Handle)
+	}
+	if _, err := w.s.Meetings.RecordAttendance(ctx, sec, m.ID, meeting.Attendance{Present: handles}); err != nil {
+		t.Fatalf("RecordAttendance: %v", err)
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, len(w.accts))
+	start, closed := make(chan struct{}), make(chan struct{})
+	for _, a := range w.accts[1:] {
+		wg.Go(func() {
+			<-start
+			// A bounded run: PostgreSQL lets a stream of share locks (each
+			// ballot read-locks its proposal) starve a writer, which is not
+			// what this test is about.
+			for i := range 40 {
+				choice := []string{"yes", "no"}[i%2]
+				_, err := w.s.Govern.Cast(ctx, a, m.Agenda[i%2].ProposalID, record.Content{Choice: &choice})
+				if errors.Is(err, errs.ErrConflict) {
+					return // closed
+				}
+				if err != nil {
+					errc <- fmt.Errorf("%s: Cast: %w", a.Handle, err)
+					return
+				}
+				select {
+				case <-closed:
+					return // the close failed
+				case <-time.After(time.Millisecond):
+				}
+			}
+		})
+	}
+	close(start)
+	time.Sleep(20 * time.Millisecond)
+	if _, err := w.s.Meetings.Close(ctx, sec, m.ID); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	close(closed)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
 	}
 }
