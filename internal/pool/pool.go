@@ -1,7 +1,14 @@
 // Copyright 2026 The opencoop Authors.
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-// Package pool splits a co-op's income by its pooling rule (RULES.md 3.2) and runs the periodic pools and levies.
+// Package pool splits a co-op's income by its pooling rule (RULES.md 3.2)
+// and runs the periodic pools and levies. A rule is a preset — enspiral,
+// marketplace, solidarity_levy — or a custom tree of shares in basis
+// points, split by largest remainder at every node so that every split
+// sums exactly to its input. Money moves only through the ledger, each
+// income or monthly run as one atomic batch whose transfer ids derive from
+// the income's id or the month, so a retry or a second run posts nothing
+// twice.
 package pool
 
 import (
@@ -22,7 +29,24 @@ type Service struct {
 	Now    func() time.Time
 }
 
-// RunScheduler runs the package's periodic work every interval until ctx ends.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// RunScheduler runs the package's periodic work every interval until ctx
+// ends: the months' marketplace distributions and levies as they fall due
+// (see [Service.RunDue]), once at start and then on every tick.
 func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	<-ctx.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.RunDue(ctx); err != nil {
+			logger.Error("running pools and levies", "err", err)
+		} else if n > 0 {
+			logger.Info("ran pools and levies", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
