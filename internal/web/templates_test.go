@@ -6,6 +6,7 @@ package web
 import (
 	"bytes"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +85,7 @@ func TestTemplatesExecute(t *testing.T) {
 		"audit": {auditPage{Coop: c, Events: []audit.Event{{Seq: 1, At: now, Action: "coop.founded", Payload: []byte(`{"a":1}`), Hash: "abcdef0123456789"}},
 			Older: 1, Newer: true}},
 	}
+	maps.Copy(cases, meetingPageCases())
 	for name := range tm.pages {
 		if _, ok := cases[name]; !ok {
 			t.Errorf("page %q has no test data here; add it", name)
