@@ -238,3 +238,10 @@ func (s *Service) Check(ctx context.Context, c *coop.Coop) (*Report, error) {
 	rep.OK = len(rep.Problems) == 0
 	return rep, nil
 }
+
+// TransferByID returns c's journal entry id (a transfer, or a resolution
+// "<id>:post" …), or errs.ErrNotFound.
+func (s *Service) TransferByID(ctx context.Context, c *coop.Coop, id string) (Transfer, error) {
+	t, err := s.byID(ctx, s.DB.Read(), c.ID, id)
+	return t.Transfer, err
+}
