@@ -148,7 +148,7 @@ func TestRecordFixedAtClose(t *testing.T) {
 	if string(c) != string(d) {
 		t.Errorf("recount = %s, stored %s", c, d)
 	}
-	if after.Meeting == nil || !after.Meeting.Quorate || after.Meeting.Present != 4 || after.Meeting.Proxies != 1 {
+	if after.Meeting == nil || !after.Meeting.Quorate || after.Meeting.Present != 3 || after.Meeting.Remote != 1 || after.Meeting.Proxies != 1 {
 		t.Errorf("record's meeting = %+v, want quorate with 3 present + 1 remote voter and 1 proxy", after.Meeting)
 	}
 	// p4 yes (remote), p0..p2 and p3's proxy held by p1 by hands: 3 yes, 1 no.

@@ -135,11 +135,10 @@ func (s *Service) Extend(ctx context.Context, q govern.Querier, p *govern.Propos
 		return fmt.Errorf("meeting: totals: %w", err)
 	}
 	if qu := m.Quorum; qu != nil {
-		// The record's "present" holds everyone counted who was not
-		// represented by proxy: in the room, and remote voters when the
-		// meeting counts them.
-		rec.Meeting = &record.Meeting{ID: m.ID, Present: qu.Counted(m.CountRemote) - qu.Proxies, Proxies: qu.Proxies,
-			Required: qu.Required, Quorate: qu.Quorate}
+		rec.Meeting = &record.Meeting{ID: m.ID, Present: qu.Present, Proxies: qu.Proxies, Required: qu.Required, Quorate: qu.Quorate}
+		if m.CountRemote {
+			rec.Meeting.Remote = qu.Remote
+		}
 	}
 	return nil
 }

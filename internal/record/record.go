@@ -105,9 +105,12 @@ type Total struct {
 
 // Meeting is the quorum of the meeting a resolution was decided at.
 type Meeting struct {
-	ID       int64 `json:"id,omitempty"`
-	Present  int64 `json:"present"`
-	Proxies  int64 `json:"proxies"`
+	ID      int64 `json:"id,omitempty"`
+	Present int64 `json:"present"`
+	Proxies int64 `json:"proxies"`
+	// Remote counts members who voted remotely and were neither present
+	// nor represented, when the meeting counts them towards its quorum.
+	Remote   int64 `json:"remote,omitempty"`
 	Required int64 `json:"required"`
 	Quorate  bool  `json:"quorate"`
 }
@@ -414,7 +417,11 @@ func Count(rec *Record) (*vote.Result, error) {
 	if m := rec.Meeting; m != nil && !m.Quorate {
 		r.Outcome = vote.NotQuorate
 		r.Winners = nil
-		r.Rule = fmt.Sprintf("the meeting was not quorate (%d present, %d by proxy, %d required); ", m.Present, m.Proxies, m.Required) + r.Rule
+		remote := ""
+		if m.Remote > 0 {
+			remote = fmt.Sprintf(", %d remote", m.Remote)
+		}
+		r.Rule = fmt.Sprintf("the meeting was not quorate (%d present, %d by proxy%s, %d required); ", m.Present, m.Proxies, remote, m.Required) + r.Rule
 	}
 	return r, nil
 }
