@@ -81,7 +81,7 @@ func TestEnspiral(t *testing.T) {
 // largest remainder, and is then halved by largest remainder.
 func TestMarketplaceFee(t *testing.T) {
 	for _, tc := range []struct {
-		price, feeBP                  int64
+		price, feeBP                   int64
 		fee, seller, common, usersPool int64
 	}{
 		{price: 1000, feeBP: 500, fee: 50, seller: 950, common: 25, usersPool: 25},
