@@ -93,9 +93,9 @@ func poolPaths(add func(method, path string, o obj)) {
 		"with ids inc:<id>:<n>. 201 with the postings; the same id and content again is 200 with the original, other content 409",
 		object([]string{"id", "amount", "kind"}, obj{"id": obj{"type": "string", "description": "the client's idempotency key, 1 to 64 of A-Z a-z 0-9 . _ : -"},
 			"member": obj{"type": "string", "description": "whom the income is for: the invoicing member, the seller"}, "amount": obj{"type": "integer", "description": "minor units"},
-			"unit": obj{"type": "string", "description": "default: the co-op's currency"},
-			"kind": obj{"type": "string", "description": "enspiral: invoice or venture_revenue; marketplace: sale; custom: any"},
-			"buyer": obj{"type": "string", "description": "a sale's buyer, when a member: her purchases count in the users' pool"},
+			"unit":    obj{"type": "string", "description": "default: the co-op's currency"},
+			"kind":    obj{"type": "string", "description": "enspiral: invoice or venture_revenue; marketplace: sale; custom: any"},
+			"buyer":   obj{"type": "string", "description": "a sale's buyer, when a member: her purchases count in the users' pool"},
 			"project": obj{"type": "string", "description": "the venture or project it came from, for the record"}, "note": str}),
 		"201", split, true))
 	add("GET", "/coops/{slug}/income", op("The co-op's incomes with their splits, newest first (members; ?limit=)", nil, "200",
