@@ -26,8 +26,18 @@ var _ govern.Meetings = (*Service)(nil)
 func (s *Service) MayCast(ctx context.Context, tx *store.Tx, p *govern.Proposal, member int64) error {
 	// Read-lock the meeting so the session cannot open, nor totals change,
 	// between this check and the ballot (PostgreSQL; SQLite serialises).
+	return mayCast(ctx, tx, tx.ForShare(), p, member)
+}
+
+// CanVote answers MayCast outside a ballot's transaction, for a page that
+// offers the vote form only to those who may use it.
+func (s *Service) CanVote(ctx context.Context, p *govern.Proposal, member int64) error {
+	return mayCast(ctx, s.DB.Read(), "", p, member)
+}
+
+func mayCast(ctx context.Context, tx govern.Querier, lock string, p *govern.Proposal, member int64) error {
 	var state string
-	err := tx.QueryRowContext(ctx, `SELECT state FROM meetings WHERE id = $1`+tx.ForShare(), p.MeetingID).Scan(&state)
+	err := tx.QueryRowContext(ctx, `SELECT state FROM meetings WHERE id = $1`+lock, p.MeetingID).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("resolution %d names meeting %d, which does not exist: %w", p.ID, p.MeetingID, errs.ErrConflict)
 	}

@@ -140,10 +140,24 @@ func (h *handler) proposalPage(r *http.Request, me auth.Account, p *govern.Propo
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			d.Ballot = newBallotForm(p, in)
-		} else {
+		switch {
+		case !ok:
 			d.VoteNote = whyNotElectorate(p, m)
+		case p.MeetingID != 0 && h.Meetings != nil:
+			// A resolution's meeting says who may vote when (RULES.md 2.6).
+			err := h.Meetings.CanVote(ctx, p, m.ID)
+			switch {
+			case errors.Is(err, errs.ErrForbidden):
+				d.VoteNote = message(err, errs.ErrForbidden)
+			case errors.Is(err, errs.ErrConflict):
+				d.VoteNote = message(err, errs.ErrConflict)
+			case err != nil:
+				return nil, err
+			default:
+				d.Ballot = newBallotForm(p, in)
+			}
+		default:
+			d.Ballot = newBallotForm(p, in)
 		}
 	}
 	votes, err := h.Govern.Votes(ctx, p)
