@@ -18,6 +18,7 @@ import (
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
 	"opencoop/internal/govern"
+	"opencoop/internal/meeting"
 	"opencoop/internal/vote"
 )
 
@@ -133,6 +134,19 @@ func Seed(ctx context.Context, s *app.Services) (bool, error) {
 				return false, fmt.Errorf("demo: close %q: %w", pr.n.Title, err)
 			}
 		}
+	}
+	// A general meeting called with the co-op's notice, with a resolution
+	// open for remote voting and one proxy.
+	m, err := s.Meetings.Create(ctx, c, accounts[0], meeting.NewMeeting{Title: "Winter general meeting", Kind: meeting.KindGeneral,
+		StartsAt: s.Govern.Now().Add(time.Duration(c.NoticeDays+1) * 24 * time.Hour),
+		Agenda: []meeting.NewItem{{Title: "Welcome and apologies"},
+			{Title: "A second oven", Resolution: &meeting.Resolution{Title: "Buy a second oven", Kind: "ordinary",
+				Body: "That the co-op buys a second deck oven, within the budget the treasurer presented."}}}})
+	if err != nil {
+		return false, fmt.Errorf("demo: call a meeting: %w", err)
+	}
+	if _, err := s.Meetings.AppointProxy(ctx, accounts[5], m.ID, meeting.NewProxy{Holder: Handles[0]}); err != nil {
+		return false, fmt.Errorf("demo: appoint a proxy: %w", err)
 	}
 	return true, nil
 }
