@@ -61,13 +61,13 @@ func (n *Node) Split(amount int64) ([]Leg, error) {
 }
 
 func (n *Node) split(amount int64, path string, out *[]Leg) error {
-	if n.Label != "" {
+	switch {
+	case n.Label != "":
 		path = joinPart(path, n.Label)
+	case len(n.Parts) == 0:
+		path = joinPart(path, name(n))
 	}
 	if len(n.Parts) == 0 {
-		if path == "" {
-			path = n.To
-		}
 		*out = append(*out, Leg{To: n.To, Amount: amount, Part: path})
 		return nil
 	}
