@@ -84,8 +84,10 @@ func TestTemplatesExecute(t *testing.T) {
 			Errors: map[string]string{"to": "bad"}, Problem: "no", Done: "yes"}, delegationsPage{Coop: &coop.Coop{Slug: "off"}}},
 		"audit": {auditPage{Coop: c, Events: []audit.Event{{Seq: 1, At: now, Action: "coop.founded", Payload: []byte(`{"a":1}`), Hash: "abcdef0123456789"}},
 			Older: 1, Newer: true}},
+		"pool": poolPageSamples(),
 	}
 	maps.Copy(cases, meetingPageCases())
+	maps.Copy(cases, ledgerPageCases())
 	for name := range tm.pages {
 		if _, ok := cases[name]; !ok {
 			t.Errorf("page %q has no test data here; add it", name)
