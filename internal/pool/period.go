@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"opencoop/internal/audit"
@@ -215,7 +217,7 @@ func (s *Service) distribute(ctx context.Context, tx *store.Tx, c *coop.Coop, mo
 	}
 	pools := map[string]int64{}
 	rows, err := tx.QueryContext(ctx, `SELECT unit, CAST(SUM(users_pool) AS BIGINT) FROM pool_incomes
-		WHERE coop_id = $1 AND preset = 'marketplace' AND at >= $2 AND at < $3 GROUP BY unit ORDER BY unit`, c.ID, from, to)
+		WHERE coop_id = $1 AND preset = 'marketplace' AND at >= $2 AND at < $3 GROUP BY unit`, c.ID, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("pool: users' pool of %s: %w", periodKey(month), err)
 	}
@@ -234,6 +236,7 @@ func (s *Service) distribute(ctx context.Context, tx *store.Tx, c *coop.Coop, mo
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	slices.Sort(units)
 	if len(units) == 0 {
 		return skipped(JobMarketplace, month, "no marketplace sales in "+periodKey(month)), nil
 	}
@@ -275,7 +278,7 @@ func traders(ctx context.Context, q queryer, coopID int64, unit string, from, to
 			UNION ALL
 			SELECT buyer AS handle, amount FROM pool_incomes
 			WHERE coop_id = $1 AND preset = 'marketplace' AND unit = $2 AND at >= $3 AND at < $4 AND buyer <> ''
-		) AS t GROUP BY handle ORDER BY handle`, coopID, unit, from, to)
+		) AS t GROUP BY handle`, coopID, unit, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("pool: traders: %w", err)
 	}
@@ -288,6 +291,9 @@ func traders(ctx context.Context, q queryer, coopID int64, unit string, from, to
 		}
 		out = append(out, l)
 	}
+	// Sorted here, byte by byte, not by the database's collation, which
+	// may differ between engines: the order breaks ties.
+	slices.SortFunc(out, func(a, b Line) int { return strings.Compare(a.Member, b.Member) })
 	return out, rows.Err()
 }
 
@@ -295,11 +301,7 @@ func traders(ctx context.Context, q queryer, coopID int64, unit string, from, to
 // end (or now, in the month itself): each project not suspended then pays
 // area × its year's rate from external to coop:pool.
 func (s *Service) levy(ctx context.Context, tx *store.Tx, c *coop.Coop, month int) (*Period, error) {
-	at := monthStart(month + 1).Add(-time.Microsecond)
-	if now := s.now(); now.Before(at) {
-		at = now
-	}
-	r, err := ruleAt(ctx, tx, c.ID, at)
+	r, err := ruleAt(ctx, tx, c.ID, s.levyRuleTime(month))
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +339,16 @@ func (s *Service) levy(ctx context.Context, tx *store.Tx, c *coop.Coop, month in
 		}
 	}
 	return p, nil
+}
+
+// levyRuleTime is when the rule that charges month's levy is in force:
+// the month's last instant, or now within the month.
+func (s *Service) levyRuleTime(month int) time.Time {
+	end := monthStart(month + 1).Add(-time.Microsecond)
+	if now := s.now(); now.Before(end) {
+		return now
+	}
+	return end
 }
 
 // periodRun returns c's stored run of job for month, or errs.ErrNotFound.
@@ -428,9 +440,12 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, m := range []int{cur - 1, cur} {
-		if err := add(JobLevy, m, `SELECT DISTINCT x.coop_id FROM pool_rules x
-			WHERE `+notRun+` AND x.preset = 'solidarity_levy' AND x.effective_at < $3`,
-			JobLevy, periodKey(m), monthStart(m+1)); err != nil {
+		// The co-ops whose rule in force when the month is charged (see
+		// levy) is a levy.
+		if err := add(JobLevy, m, `SELECT x.coop_id FROM pool_rules x
+			WHERE `+notRun+` AND x.preset = 'solidarity_levy' AND x.id = (SELECT y.id FROM pool_rules y
+				WHERE y.coop_id = x.coop_id AND y.effective_at <= $3 ORDER BY y.effective_at DESC, y.id DESC LIMIT 1)`,
+			JobLevy, periodKey(m), s.levyRuleTime(m)); err != nil {
 			return 0, err
 		}
 	}

@@ -301,3 +301,22 @@ func TestScheduler(t *testing.T) {
 		t.Errorf("the scheduler charged %d levies of 800 for November, want 1", n)
 	}
 }
+
+// TestLevyFollowsTheRule: a month is charged by the rule in force when it
+// is charged, so a levy replaced before then charges nothing.
+func TestLevyFollowsTheRule(t *testing.T) {
+	w := newWorld(t)
+	w.setRule(pool.SolidarityLevy, `{"projects": [{"member": "bo", "area_m2": 80, "base_rent": 700, "start": "2026-01"}]}`)
+	w.advance(time.Hour)
+	w.setRule(pool.Enspiral, "")
+	if n, err := w.pool.RunDue(context.Background()); n != 0 || err != nil {
+		t.Errorf("RunDue after the levy was replaced = %d, %v; want 0", n, err)
+	}
+	runs, err := w.pool.RunPeriod(context.Background(), w.coop, w.ada, "2026-11", pool.JobLevy)
+	if err != nil || runs[0].Status != pool.StatusSkipped {
+		t.Errorf("RunPeriod = %+v, %v; want skipped", runs, err)
+	}
+	if n := w.count(`SELECT COUNT(*) FROM pool_periods`); n != 0 {
+		t.Errorf("%d runs stored, want none", n)
+	}
+}

@@ -31,9 +31,10 @@ const (
 )
 
 // Node is one node of a split tree (RULES.md 3.2). A leaf names the account
-// it pays (To); an inner node splits its amount among its children by their
-// shares in basis points (BP), which sum to [Whole]. The root's BP is its
-// whole input.
+// it pays (To); an inner node splits its amount among its Parts ("split" in
+// JSON) by their shares in basis points (BP), which sum to [Whole]. The
+// root takes the whole input: its BP is 0 or Whole. Label names the part in
+// words and in each posting's path.
 type Node struct {
 	BP    int64  `json:"bp,omitempty"`
 	Label string `json:"label,omitempty"`
