@@ -267,8 +267,8 @@ type SetRule struct {
 	Params json.RawMessage `json:"params,omitempty"`
 }
 
-// SetRule makes in the co-op's pooling rule from now on, with its audit
-// event; secretaries and treasurers may. Earlier incomes keep the splits
+// SetRule puts in force the co-op's pooling rule from now on, with its
+// audit event; secretaries and treasurers may. Earlier incomes keep the splits
 // they were made with. It returns a *errs.ValidationError naming each bad
 // parameter (params.*).
 func (s *Service) SetRule(ctx context.Context, c *coop.Coop, a auth.Account, in SetRule) (*Rule, error) {

@@ -119,7 +119,7 @@ func (pl *plan) noun() string {
 
 func (pl *plan) words() string {
 	of := pl.What
-	if pl.Kind != "" && pl.Kind != "income of kind "+pl.Kind {
+	if pl.Kind != "" && pl.What != "income of kind "+pl.Kind {
 		of += " (kind " + pl.Kind + ")"
 	}
 	if pl.Rest != "" {
