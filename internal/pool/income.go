@@ -93,10 +93,10 @@ func (in *NewIncome) validate(c *coop.Coop) error {
 	if !kindRE.MatchString(in.Kind) {
 		v.Add("kind", "give a kind: a lower-case word such as invoice, venture_revenue or sale")
 	}
-	if in.Member != "" && !handleRE.MatchString(in.Member) {
+	if in.Member != "" && !auth.ValidHandle(in.Member) {
 		v.Add("member", "give a member's handle")
 	}
-	if in.Buyer != "" && !handleRE.MatchString(in.Buyer) {
+	if in.Buyer != "" && !auth.ValidHandle(in.Buyer) {
 		v.Add("buyer", "give a member's handle")
 	}
 	if in.Buyer != "" && in.Buyer == in.Member {

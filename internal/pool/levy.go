@@ -136,8 +136,6 @@ type Project struct {
 	start int   // Start as a month number
 }
 
-var handleRE = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
-
 func (p *LevyParams) check(v *errs.ValidationError) []memberRef {
 	r, ok := parseDecimal(p.StartRate, 4)
 	if !ok || r > maxRate*rateScale {
@@ -155,7 +153,7 @@ func (p *LevyParams) check(v *errs.ValidationError) []memberRef {
 		pr := &p.Projects[i]
 		f := fmt.Sprintf("params.projects[%d]", i)
 		switch {
-		case !handleRE.MatchString(pr.Member):
+		case !auth.ValidHandle(pr.Member):
 			v.Add(f+".member", "name the project's member handle")
 		case seen[pr.Member]:
 			v.Add(f+".member", pr.Member+" is named twice")

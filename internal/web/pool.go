@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,12 +145,12 @@ func (h *handler) poolPage(r *http.Request, me auth.Account, c *coop.Coop) (*poo
 		}
 	}
 	for _, inc := range incomes {
-		row := poolIncomeRow{Income: inc.Income, AmountText: pool.FormatAmount(inc.Income.Amount)}
+		row := poolIncomeRow{Income: inc.Income, AmountText: formatAmount(inc.Income.Amount, inc.Income.Unit)}
 		if inc.Income.Fee > 0 {
-			row.FeeText = pool.FormatAmount(inc.Income.Fee)
+			row.FeeText = formatAmount(inc.Income.Fee, inc.Income.Unit)
 		}
 		for _, p := range inc.Postings {
-			row.Parts = append(row.Parts, poolPartRow{Part: p.Part, To: p.Credit, Amount: pool.FormatAmount(p.Amount)})
+			row.Parts = append(row.Parts, poolPartRow{Part: p.Part, To: p.Credit, Amount: formatAmount(p.Amount, p.Unit)})
 		}
 		d.Incomes = append(d.Incomes, row)
 	}
@@ -170,18 +169,18 @@ func periodRow(p pool.Period) poolPeriodRow {
 	sort.Strings(units)
 	var totals []string
 	for _, u := range units {
-		totals = append(totals, pool.FormatAmount(p.Totals[u])+" "+u)
+		totals = append(totals, formatAmount(p.Totals[u], u))
 	}
 	row.TotalText = strings.Join(totals, ", ")
 	for _, l := range p.Lines {
-		basis := "traded " + pool.FormatAmount(l.Traded) + " " + l.Unit
+		basis := "traded " + formatAmount(l.Traded, l.Unit)
 		if p.Job == pool.JobLevy {
 			basis = fmt.Sprintf("%s m²", l.AreaM2)
 			if l.Year > 0 {
 				basis += fmt.Sprintf(" × %s minor units (year %d)", l.Rate, l.Year)
 			}
 		}
-		row.Rows = append(row.Rows, poolLineRow{Member: l.Member, Basis: basis, Amount: pool.FormatAmount(l.Amount) + " " + l.Unit, Note: l.Note})
+		row.Rows = append(row.Rows, poolLineRow{Member: l.Member, Basis: basis, Amount: formatAmount(l.Amount, l.Unit), Note: l.Note})
 	}
 	return row
 }
@@ -244,20 +243,6 @@ func flatten(fields map[string]string, field string) map[string]string {
 	return out
 }
 
-var amountRE = regexp.MustCompile(`^([0-9]{1,15})(?:\.([0-9]{1,2}))?$`)
-
-// parseIncomeAmount reads an amount as typed, "1,000.50" or "1000", into minor
-// units of a two-decimal currency.
-func parseIncomeAmount(s string) (int64, bool) {
-	m := amountRE.FindStringSubmatch(strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(s), ",", ""), " ", ""))
-	if m == nil {
-		return 0, false
-	}
-	frac := m[2] + strings.Repeat("0", 2-len(m[2]))
-	v, err := strconv.ParseInt(m[1]+frac, 10, 64)
-	return v, err == nil
-}
-
 func (h *handler) recordPoolIncome(w http.ResponseWriter, r *http.Request) error {
 	me, c, err := h.caller(r)
 	if err != nil {
@@ -271,8 +256,12 @@ func (h *handler) recordPoolIncome(w http.ResponseWriter, r *http.Request) error
 		Unit: strings.TrimSpace(pf.Get("unit")), Kind: strings.TrimSpace(pf.Get("kind")), Buyer: strings.TrimSpace(pf.Get("buyer")),
 		Project: pf.Get("project"), Note: pf.Get("note")}
 	in := pool.NewIncome{ID: f.ID, Member: f.Member, Unit: f.Unit, Kind: f.Kind, Buyer: f.Buyer, Project: f.Project, Note: f.Note}
-	amount, ok := parseIncomeAmount(f.Amount)
-	if !ok || amount <= 0 {
+	unit := f.Unit
+	if unit == "" {
+		unit = c.Currency
+	}
+	amount, err := parseAmount(f.Amount, unit)
+	if err != nil || amount <= 0 {
 		return h.poolFormError(w, r, me, c, func(d *poolPage) {
 			d.IncomeForm, d.IncomeErrs = f, map[string]string{"amount": "give the amount, e.g. 1000.00"}
 		})
