@@ -67,6 +67,9 @@ func (s *Service) OwnerExists(ctx context.Context, tx *store.Tx, coopID int64, o
 	if !ok || err != nil || id <= 0 {
 		return errs.Invalid("account", fmt.Sprintf("%s names no bucket", owner))
 	}
+	if k, ok := ctx.Value(newPotsKey{}).(*newPots); ok && k.coop == coopID && k.ids[id] {
+		return nil
+	}
 	var one int
 	err = tx.QueryRowContext(ctx, `SELECT 1 FROM budget_pots WHERE id = $1 AND coop_id = $2`, id, coopID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -76,6 +79,22 @@ func (s *Service) OwnerExists(ctx context.Context, tx *store.Tx, coopID int64, o
 		return fmt.Errorf("budget: find pot %d: %w", id, err)
 	}
 	return nil
+}
+
+// newPots are pots this package has just opened in the transaction it is
+// writing: the ledger asks about each account it opens, one query each,
+// and a round opens 100,000 at once.
+type newPots struct {
+	coop int64
+	ids  map[int64]bool
+}
+
+type newPotsKey struct{}
+
+// withNewPots tells OwnerExists, through ctx, about pots opened in the
+// current transaction.
+func withNewPots(ctx context.Context, coopID int64, ids map[int64]bool) context.Context {
+	return context.WithValue(ctx, newPotsKey{}, &newPots{coop: coopID, ids: ids})
 }
 
 // potOwner is the ledger owner of pot id.
@@ -91,22 +110,13 @@ func forUpdate(tx *store.Tx) string {
 	return ""
 }
 
-// applyChunk bounds the transfers of one ledger.Apply call: Apply checks
-// a batch's ids against each other pairwise, so a round's 100,000
-// allowances go in as several calls inside the one transaction, which
-// keeps them atomic.
-const applyChunk = 1000
-
-// apply writes reqs through the ledger inside tx, in chunks.
+// apply writes reqs through the ledger inside tx as one batch.
 func (s *Service) apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor string, reqs []ledger.Request) error {
-	for len(reqs) > 0 {
-		n := min(len(reqs), applyChunk)
-		if _, _, err := s.Ledger.Apply(ctx, tx, c, actor, reqs[:n]); err != nil {
-			return err
-		}
-		reqs = reqs[n:]
+	if len(reqs) == 0 {
+		return nil
 	}
-	return nil
+	_, _, err := s.Ledger.Apply(ctx, tx, c, actor, reqs)
+	return err
 }
 
 // available reads owner's available balance in unit (credits posted −

@@ -4,13 +4,11 @@
 package budget
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -302,19 +300,6 @@ func (s *Service) CreateRound(ctx context.Context, c *coop.Coop, a auth.Account,
 		return nil, err
 	}
 	r.CreatedBy = m.Handle
-	all, err := s.Coops.Members(ctx, c, false)
-	if err != nil {
-		return nil, err
-	}
-	members := make([]coop.Member, 0, len(all))
-	for _, m := range all {
-		if m.Active() {
-			members = append(members, m)
-		}
-	}
-	// Ties of the largest remainder go to the earlier member id, a stated
-	// and stable order (RULES.md).
-	slices.SortFunc(members, func(a, b coop.Member) int { return cmp.Compare(a.ID, b.ID) })
 	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
 		for i, e := range r.Expenses {
 			if err := checkDecision(ctx, tx, c, fmt.Sprintf("expenses[%d].proposal_id", i), e.ProposalID); err != nil {
@@ -324,6 +309,10 @@ func (s *Service) CreateRound(ctx context.Context, c *coop.Coop, a auth.Account,
 		if n.Contributions != nil {
 			r.Contributions = *n.Contributions
 		} else if r.Contributions, err = available(ctx, tx, c.ID, "coop:pool", r.Unit); err != nil {
+			return err
+		}
+		members, err := activeMembers(ctx, tx, c.ID)
+		if err != nil {
 			return err
 		}
 		r.Discretionary = max(0, r.Contributions-r.CoreExpenses)
@@ -375,7 +364,11 @@ func (s *Service) CreateRound(ctx context.Context, c *coop.Coop, a auth.Account,
 					Credit: "coop:pool", Amount: ro.amount, Unit: r.Unit, Kind: "allowance_return", Ref: fmt.Sprintf("round:%d", ro.round)})
 			}
 		}
-		if err := s.apply(ctx, tx, c, a.Actor(), reqs); err != nil {
+		known := make(map[int64]bool, len(rows))
+		for _, row := range rows {
+			known[row.pot] = true
+		}
+		if err := s.apply(withNewPots(ctx, c.ID, known), tx, c, a.Actor(), reqs); err != nil {
 			if errors.Is(err, ledger.ErrInsufficient) {
 				return fmt.Errorf("the books cannot pay this round (%s): %w", strings.TrimSuffix(err.Error(), ": "+ledger.ErrInsufficient.Error()), ledger.ErrInsufficient)
 			}
@@ -395,6 +388,29 @@ func (s *Service) CreateRound(ctx context.Context, c *coop.Coop, a auth.Account,
 		return nil, err
 	}
 	return r, nil
+}
+
+// activeMembers lists c's members in good standing by id — the stated,
+// stable order in which the largest remainder's ties are broken
+// (RULES.md) — inside tx, so the allowances go to the members as they are
+// when the round begins. Only the fields a split needs are read: a round
+// of 100,000 members spends a good part of its time here otherwise.
+func activeMembers(ctx context.Context, tx *store.Tx, coopID int64) ([]coop.Member, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT m.id, a.handle, m.class_id FROM members m JOIN accounts a ON a.id = m.account_id
+		WHERE m.coop_id = $1 AND m.state = 'member' ORDER BY m.id`, coopID)
+	if err != nil {
+		return nil, fmt.Errorf("budget: list members: %w", err)
+	}
+	defer rows.Close()
+	var out []coop.Member
+	for rows.Next() {
+		m := coop.Member{CoopID: coopID, State: coop.StateMember}
+		if err := rows.Scan(&m.ID, &m.Handle, &m.ClassID); err != nil {
+			return nil, fmt.Errorf("budget: scan member: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 func rolledFrom(rolls []rollover) []int64 {
@@ -586,27 +602,53 @@ func claimRollovers(ctx context.Context, tx *store.Tx, c *coop.Coop, r *Round) (
 	return out, rows.Err()
 }
 
-// potBatch is how many pots one INSERT writes (7 parameters each, well
-// under both engines' limits).
-const potBatch = 500
+// potRows is how many pots one INSERT writes. SQLite looks each "$n"
+// parameter up by a linear search of the statement's parameters, when
+// preparing and again when binding, so its statements stay near a
+// hundred parameters and are prepared once (as the ledger's are);
+// PostgreSQL pays a round trip per statement instead and takes long ones.
+func potRows(tx *store.Tx) int {
+	if tx.Engine == store.Postgres {
+		return 1000
+	}
+	return 20
+}
 
 // insertPots opens an allowance pot per row and sets row.pot.
 func insertPots(ctx context.Context, tx *store.Tx, r *Round, rows []allowanceRow) error {
-	var b strings.Builder
-	args := make([]any, 0, 7*potBatch)
-	for start := 0; start < len(rows); start += potBatch {
-		b.Reset()
-		args = args[:0]
-		b.WriteString(`INSERT INTO budget_pots (coop_id, round_id, kind, member_id, basis, granted, rolled_in) VALUES `)
-		for i, row := range rows[start:min(start+potBatch, len(rows))] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			k := len(args)
-			fmt.Fprintf(&b, "($%d, $%d, 'allowance', $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6)
-			args = append(args, r.CoopID, r.ID, row.member.ID, row.basis, row.granted, row.rolledIn)
+	const cols = 4
+	per := potRows(tx)
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+	}()
+	args := make([]any, 0, 2+cols*per)
+	for start := 0; start < len(rows); start += per {
+		part := rows[start:min(start+per, len(rows))]
+		st := stmts[len(part)]
+		if st == nil {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO budget_pots (coop_id, round_id, kind, member_id, basis, granted, rolled_in) VALUES `)
+			for i := range part {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				k := 2 + cols*i
+				fmt.Fprintf(&b, "($1, $2, 'allowance', $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4)
+			}
+			var err error
+			if st, err = tx.PrepareContext(ctx, b.String()); err != nil {
+				return fmt.Errorf("budget: open allowance pots: %w", err)
+			}
+			stmts[len(part)] = st
+		}
+		args = append(args[:0], r.CoopID, r.ID)
+		for _, row := range part {
+			args = append(args, row.member.ID, row.basis, row.granted, row.rolledIn)
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("budget: open allowance pots: %w", err)
 		}
 	}
