@@ -451,6 +451,12 @@ func (s *Service) Change(ctx context.Context, c *coop.Coop, a auth.Account, id i
 	if action != ActComplete && payTo != "" {
 		return nil, errs.Invalid("pay_to", "only complete pays out")
 	}
+	var to string
+	if action == ActComplete {
+		if to, err = s.payee(ctx, c, payTo); err != nil {
+			return nil, err
+		}
+	}
 	now := s.now()
 	err = s.DB.InTx(ctx, func(tx *store.Tx) error {
 		r, b, err := s.lockBucket(ctx, tx, c, id)
@@ -519,10 +525,6 @@ func (s *Service) Change(ctx context.Context, c *coop.Coop, a auth.Account, id i
 			}
 			if b.State != Funded && !(b.State == Open && b.Outcome == OutcomeKept) {
 				return fmt.Errorf("the bucket is %s: only a funded bucket is completed: %w", b.State, errs.ErrConflict)
-			}
-			to, err := s.payee(ctx, c, payTo)
-			if err != nil {
-				return err
 			}
 			held, err := available(ctx, tx, c.ID, b.Account, b.Unit)
 			if err != nil {
