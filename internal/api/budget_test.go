@@ -36,7 +36,9 @@ func num(v any) int64 { return int64(v.(float64)) }
 
 const rounds = "/api/v1/coops/mill/rounds"
 
-func bucketPath(id int64, rest string) string { return fmt.Sprintf("/api/v1/coops/mill/buckets/%d%s", id, rest) }
+func bucketPath(id int64, rest string) string {
+	return fmt.Sprintf("/api/v1/coops/mill/buckets/%d%s", id, rest)
+}
 
 func TestBudgetRoundOverHTTP(t *testing.T) {
 	e := newEnv(t)
@@ -80,7 +82,7 @@ func TestBudgetRoundOverHTTP(t *testing.T) {
 		t.Errorf("contribution: %s", k["_raw"])
 	}
 	e.must(200, "POST", bucketPath(bid, "/contributions"), m2, map[string]any{"amount": 120, "id": "x1"}) // a replay
-	e.must(422, "POST", bucketPath(bid, "/contributions"), m2, map[string]any{"amount": 31})          // the cap
+	e.must(422, "POST", bucketPath(bid, "/contributions"), m2, map[string]any{"amount": 31})              // the cap
 	e.must(201, "POST", bucketPath(bid, "/contributions"), m3, map[string]any{"amount": 150})
 	e.must(409, "POST", bucketPath(bid, "/contributions"), ada, map[string]any{"amount": 31}) // beyond the maximum
 	b = e.must(200, "GET", bucketPath(bid, ""), m3, nil)
@@ -256,7 +258,9 @@ func TestBudgetConcurrentHTTP(t *testing.T) {
 	var wg sync.WaitGroup
 	status := make([]int, len(toks))
 	for i, tok := range toks {
-		wg.Go(func() { status[i], _ = e.do("POST", bucketPath(bid, "/contributions"), tok, map[string]any{"amount": 40}) })
+		wg.Go(func() {
+			status[i], _ = e.do("POST", bucketPath(bid, "/contributions"), tok, map[string]any{"amount": 40})
+		})
 	}
 	wg.Wait()
 	ok := 0

@@ -502,7 +502,7 @@ func (s *Service) Change(ctx context.Context, c *coop.Coop, a auth.Account, id i
 				return err
 			}
 			if raised < b.Min {
-				return fmt.Errorf("the bucket raised %d of its minimum %d: %w", raised, b.Min, errs.ErrConflict)
+				return fmt.Errorf("the bucket raised %d of its minimum of %d minor units of %s: %w", raised, b.Min, b.Unit, errs.ErrConflict)
 			}
 			b.State, set = Funded, "funded_at"
 			payload["raised"] = raised

@@ -104,14 +104,14 @@ func (s *Service) Contribute(ctx context.Context, c *coop.Coop, a auth.Account, 
 			return fmt.Errorf("the bucket is %s, not open for funding: %w", b.State, errs.ErrConflict)
 		}
 		if r.MemberCap > 0 && given+n.Amount > r.MemberCap {
-			return errs.Invalid("amount", fmt.Sprintf("each member may give this bucket at most %d; you may give %d more", r.MemberCap, max(0, r.MemberCap-given)))
+			return errs.Invalid("amount", fmt.Sprintf("each member may give this bucket at most %d minor units of %s; you may give %d more", r.MemberCap, r.Unit, max(0, r.MemberCap-given)))
 		}
 		raised, err := raisedTx(ctx, tx, b.ID)
 		if err != nil {
 			return err
 		}
 		if raised+n.Amount > b.Max {
-			return fmt.Errorf("the bucket needs only %d more to reach its maximum %d: %w", b.Max-raised, b.Max, errs.ErrConflict)
+			return fmt.Errorf("the bucket needs only %d more minor units of %s to reach its maximum of %d: %w", b.Max-raised, r.Unit, b.Max, errs.ErrConflict)
 		}
 		pot, err := allowancePot(ctx, tx, r.ID, m.ID)
 		if err != nil {
@@ -121,7 +121,7 @@ func (s *Service) Contribute(ctx context.Context, c *coop.Coop, a auth.Account, 
 			Amount: n.Amount, Unit: r.Unit, Kind: "contribution", Ref: b.Object()}})
 		if errors.Is(err, ledger.ErrInsufficient) {
 			left, _ := available(ctx, tx, c.ID, potOwner(pot), r.Unit)
-			return fmt.Errorf("your allowance has %d left: %w", left, ledger.ErrInsufficient)
+			return fmt.Errorf("your allowance has %d minor units of %s left: %w", left, r.Unit, ledger.ErrInsufficient)
 		}
 		if err != nil {
 			return err

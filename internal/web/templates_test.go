@@ -84,7 +84,10 @@ func TestTemplatesExecute(t *testing.T) {
 			Errors: map[string]string{"to": "bad"}, Problem: "no", Done: "yes"}, delegationsPage{Coop: &coop.Coop{Slug: "off"}}},
 		"audit": {auditPage{Coop: c, Events: []audit.Event{{Seq: 1, At: now, Action: "coop.founded", Payload: []byte(`{"a":1}`), Hash: "abcdef0123456789"}},
 			Older: 1, Newer: true}},
-		"pool": poolPageSamples(),
+		"pool":        poolPageSamples(),
+		"round_list":  roundListSamples(),
+		"round_show":  roundShowSamples(),
+		"bucket_show": bucketShowSamples(),
 	}
 	maps.Copy(cases, meetingPageCases())
 	maps.Copy(cases, ledgerPageCases())
