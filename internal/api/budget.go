@@ -72,6 +72,8 @@ func budgetPaths(add func(method, path string, o obj)) {
 		"paid_to": obj{"type": "string", "description": "where completion paid what it held: external or member:<handle>"},
 		"account": obj{"type": "string", "description": "its ledger account, bucket:<id>"},
 		"raised":  amount("its ledger balance"),
+		"progress": object(nil, obj{"min_bp": obj{"type": "integer", "description": "raised toward the minimum, in basis points (10000: reached), rounded down"},
+			"max_bp": obj{"type": "integer", "description": "raised toward the maximum, in basis points"}}),
 		"contributors": obj{"type": "array", "description": "who gave, net of returns, most first (single bucket only)",
 			"items": object(nil, obj{"handle": str, "amount": integer})},
 		"created_at": when, "published_at": when, "opened_at": when, "funded_at": when, "completed_at": when, "cancelled_at": when})

@@ -86,7 +86,8 @@ func TestBudgetRoundOverHTTP(t *testing.T) {
 	e.must(201, "POST", bucketPath(bid, "/contributions"), m3, map[string]any{"amount": 150})
 	e.must(409, "POST", bucketPath(bid, "/contributions"), ada, map[string]any{"amount": 31}) // beyond the maximum
 	b = e.must(200, "GET", bucketPath(bid, ""), m3, nil)
-	if num(b["raised"]) != 270 || len(b["contributors"].([]any)) != 2 {
+	progress := b["progress"].(map[string]any)
+	if num(b["raised"]) != 270 || len(b["contributors"].([]any)) != 2 || num(progress["min_bp"]) != 10000 || num(progress["max_bp"]) != 9000 {
 		t.Errorf("bucket after two gifts: %s", b["_raw"])
 	}
 	if _, avail := e.balance(ada, "mill", b["account"].(string), "EUR"); avail != 270 {

@@ -59,24 +59,26 @@ type Contributor struct {
 // the sums of its items' minimums and maximums; Raised is the balance of
 // its ledger account (Account).
 type Bucket struct {
-	ID           int64         `json:"id"`
-	RoundID      int64         `json:"round_id"`
-	Coop         string        `json:"coop"`
-	Title        string        `json:"title"`
-	Description  string        `json:"description"`
-	AuthorID     int64         `json:"-"`
-	Author       string        `json:"author"`
-	CocreatorID  []int64       `json:"-"`
-	Cocreators   []string      `json:"cocreators"`
-	Items        []Item        `json:"items"`
-	Min          int64         `json:"min"`
-	Max          int64         `json:"max"`
-	Unit         string        `json:"unit"`
-	State        string        `json:"state"`
-	Outcome      string        `json:"outcome,omitempty"`
-	PaidTo       string        `json:"paid_to,omitempty"`
-	Account      string        `json:"account"`
-	Raised       int64         `json:"raised"`
+	ID          int64    `json:"id"`
+	RoundID     int64    `json:"round_id"`
+	Coop        string   `json:"coop"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	AuthorID    int64    `json:"-"`
+	Author      string   `json:"author"`
+	CocreatorID []int64  `json:"-"`
+	Cocreators  []string `json:"cocreators"`
+	Items       []Item   `json:"items"`
+	Min         int64    `json:"min"`
+	Max         int64    `json:"max"`
+	Unit        string   `json:"unit"`
+	State       string   `json:"state"`
+	Outcome     string   `json:"outcome,omitempty"`
+	PaidTo      string   `json:"paid_to,omitempty"`
+	Account     string   `json:"account"`
+	Raised      int64    `json:"raised"`
+	// Progress is Raised toward Min and toward Max.
+	Progress     Progress      `json:"progress"`
 	Contributors []Contributor `json:"contributors,omitempty"`
 	CreatedAt    time.Time     `json:"created_at"`
 	PublishedAt  *time.Time    `json:"published_at,omitempty"`
@@ -84,6 +86,26 @@ type Bucket struct {
 	FundedAt     *time.Time    `json:"funded_at,omitempty"`
 	CompletedAt  *time.Time    `json:"completed_at,omitempty"`
 	CancelledAt  *time.Time    `json:"cancelled_at,omitempty"`
+}
+
+// Progress is how far a bucket's raised amount is toward its goals, in
+// basis points (10000 is reached), rounded down.
+type Progress struct {
+	MinBP int64 `json:"min_bp"`
+	MaxBP int64 `json:"max_bp"`
+}
+
+func progress(raised, goal int64) int64 {
+	if goal <= 0 || raised >= goal {
+		return 10000
+	}
+	return max(0, raised) * 10000 / goal // both ≤ money.MaxAmount: no overflow
+}
+
+// setRaised records what b holds, from the ledger.
+func (b *Bucket) setRaised(raised int64) {
+	b.Raised = raised
+	b.Progress = Progress{MinBP: progress(raised, b.Min), MaxBP: progress(raised, b.Max)}
 }
 
 // Object names the bucket in audit events and ledger references.
@@ -319,9 +341,11 @@ func (s *Service) Bucket(ctx context.Context, c *coop.Coop, a auth.Account, id i
 	if b.State == Draft && !b.creator(m) && !m.Treasurer && !m.Secretary {
 		return nil, fmt.Errorf("%s has no bucket %d: %w", c.Name, id, errs.ErrNotFound)
 	}
-	if b.Raised, err = s.balance(ctx, c, b.Account, b.Unit); err != nil {
+	raised, err := s.balance(ctx, c, b.Account, b.Unit)
+	if err != nil {
 		return nil, err
 	}
+	b.setRaised(raised)
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT a.handle, SUM(bc.amount) FROM budget_contributions bc
 		JOIN members m ON m.id = bc.member_id JOIN accounts a ON a.id = m.account_id
 		WHERE bc.bucket_id = $1 AND bc.reversed_by IS NULL GROUP BY a.handle ORDER BY SUM(bc.amount) DESC, a.handle`, id)
@@ -380,9 +404,11 @@ func (s *Service) Buckets(ctx context.Context, c *coop.Coop, a auth.Account, rou
 		if b.State == Draft && !b.creator(m) && !m.Treasurer && !m.Secretary {
 			continue
 		}
-		if b.Raised, err = s.balance(ctx, c, b.Account, b.Unit); err != nil {
+		raised, err := s.balance(ctx, c, b.Account, b.Unit)
+		if err != nil {
 			return nil, err
 		}
+		b.setRaised(raised)
 		out = append(out, b)
 	}
 	return out, nil
