@@ -6,6 +6,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,4 +92,32 @@ func BenchmarkApplyBatch(b *testing.B) {
 	if err != nil || !rep.OK {
 		b.Fatalf("check: %v %+v", err, rep)
 	}
+}
+
+// BenchmarkSubmit sends single transfers through Submit (the whole
+// domain path of one API request, without HTTP) from 16 goroutines.
+func BenchmarkSubmit(b *testing.B) {
+	const members = 64
+	ls, c, db := bigCoop(b, members)
+	ctx := context.Background()
+	founder, err := auth.NewService(db, time.Now).AccountByHandle(ctx, "founder")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			_, _, err := ls.Submit(ctx, c, founder, []ledger.Request{{ID: fmt.Sprintf("s%d", i), Debit: "external",
+				Credit: fmt.Sprintf("member:m%d", 1+i%members), Amount: 1 + i%500, Kind: "income"}})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
 }

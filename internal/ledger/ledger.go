@@ -164,6 +164,8 @@ type Service struct {
 	// owner exists in a co-op; the ledger opens no account for one that
 	// does not. app wires in the packages that own them.
 	Owners map[string]OwnerCheck
+
+	group group // Submit's group commit (group.go)
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -172,28 +174,22 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microseco
 // the audit event: a member may debit only her own account, a treasurer
 // also the co-op's accounts and the outside world; bucket and offer
 // accounts move only by their rules. created is false when every request
-// was a replay (nothing new written).
+// was a replay (nothing new written). Concurrent calls share a commit
+// (group.go); who the caller is in the co-op is read in that same
+// transaction.
 func (s *Service) Submit(ctx context.Context, c *coop.Coop, a auth.Account, reqs []Request) (out []Transfer, created bool, err error) {
 	if len(reqs) == 0 || len(reqs) > MaxBatch {
 		return nil, false, errs.Invalid("transfers", fmt.Sprintf("give 1 to %d transfers", MaxBatch))
 	}
-	m, err := s.Coops.RequireMember(ctx, c, a.ID)
-	if err != nil {
-		return nil, false, err
+	out, created, err = s.applyGrouped(ctx, c, a, reqs)
+	if errors.Is(err, errRaced) {
+		// A concurrent request with one of these ids committed first
+		// (PostgreSQL): run again alone, to answer as for a replay.
+		err = s.inTx(ctx, func(tx *store.Tx) error {
+			out, created, err = s.Apply(ctx, tx, c, a.Actor(), reqs)
+			return err
+		})
 	}
-	for i := range reqs {
-		r := &reqs[i]
-		if err := r.validate(c.Currency); err != nil {
-			return nil, false, prefix(err, i, len(reqs))
-		}
-		if err := byHand(m, r.Debit, r.Credit); err != nil {
-			return nil, false, err
-		}
-	}
-	err = s.inTx(ctx, func(tx *store.Tx) error {
-		out, created, err = s.Apply(ctx, tx, c, a.Actor(), reqs)
-		return err
-	})
 	return out, created, err
 }
 
@@ -233,6 +229,13 @@ func prefix(err error, i, n int) error {
 // right measure of an atomic batch). Apply writes one audit event for the
 // batch.
 func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor string, reqs []Request) ([]Transfer, bool, error) {
+	sc := newStmts(tx)
+	defer sc.close()
+	return s.apply(ctx, sc, c, actor, reqs)
+}
+
+func (s *Service) apply(ctx context.Context, sc *stmts, c *coop.Coop, actor string, reqs []Request) ([]Transfer, bool, error) {
+	tx := sc.tx
 	now := s.now()
 	out := make([]Transfer, len(reqs))
 	bodies := make([]string, len(reqs))
@@ -253,7 +256,7 @@ func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor s
 	if len(reqs) == 0 {
 		return out, false, nil
 	}
-	old, err := s.existing(ctx, tx, c.ID, ids)
+	old, err := s.existing(ctx, sc, c.ID, ids)
 	if err != nil {
 		return nil, false, err
 	}
@@ -293,7 +296,7 @@ func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor s
 			es[i].posted, es[i].pending = 0, t.Amount
 		}
 	}
-	if err := s.commit(ctx, tx, c, es); err != nil {
+	if err := s.commit(ctx, sc, c, es); err != nil {
 		return nil, false, err
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.transfers",

@@ -119,6 +119,8 @@ func outcome(created bool, err error) string {
 		return "conflict"
 	case errors.Is(err, errs.ErrNotFound):
 		return "notfound"
+	case errors.Is(err, errs.ErrForbidden):
+		return "forbidden"
 	}
 	if _, ok := errors.AsType[*errs.ValidationError](err); ok {
 		return "invalid"

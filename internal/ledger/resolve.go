@@ -64,7 +64,9 @@ func (s *Service) Resolve(ctx context.Context, tx *store.Tx, c *coop.Coop, actor
 	if action == ActPost {
 		posted = amount
 	}
-	if err := s.commit(ctx, tx, c, []entry{{t: &t, body: string(body), posted: posted, pending: -p.Amount}}); err != nil {
+	sc := newStmts(tx)
+	defer sc.close()
+	if err := s.commit(ctx, sc, c, []entry{{t: &t, body: string(body), posted: posted, pending: -p.Amount}}); err != nil {
 		return Transfer{}, false, err
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger." + action,
@@ -104,7 +106,9 @@ func (s *Service) Reverse(ctx context.Context, tx *store.Tx, c *coop.Coop, actor
 	now := s.now()
 	t := Transfer{ID: newID, Action: ActReverse, Debit: o.Credit, Credit: o.Debit, Amount: o.Amount, Unit: o.Unit,
 		Kind: kind, Ref: o.Ref, Reverses: id, Actor: actor, At: now}
-	if err := s.commit(ctx, tx, c, []entry{{t: &t, body: string(body), posted: o.Amount}}); err != nil {
+	sc := newStmts(tx)
+	defer sc.close()
+	if err := s.commit(ctx, sc, c, []entry{{t: &t, body: string(body), posted: o.Amount}}); err != nil {
 		return Transfer{}, false, err
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.reverse",

@@ -53,29 +53,65 @@ func rowsPer(tx *store.Tx, params int) int {
 	return 128 / params
 }
 
+// stmts prepares each statement text once per transaction: a batch, or
+// a group of requests committed together (group.go), runs the same few
+// statements many times, and SQLite's parse is a good part of a small
+// statement's cost.
+type stmts struct {
+	tx *store.Tx
+	m  map[string]*sql.Stmt
+}
+
+func newStmts(tx *store.Tx) *stmts { return &stmts{tx: tx, m: map[string]*sql.Stmt{}} }
+
+func (sc *stmts) prep(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := sc.m[q]; ok {
+		return st, nil
+	}
+	st, err := sc.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	sc.m[q] = st
+	return st, nil
+}
+
+func (sc *stmts) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := sc.prep(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (sc *stmts) exec(ctx context.Context, q string, args ...any) error {
+	st, err := sc.prep(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
+	return err
+}
+
+func (sc *stmts) close() {
+	for _, st := range sc.m {
+		st.Close()
+	}
+}
+
 // execRows runs a multi-row statement over n rows, rowsPer at a time:
 // text(k) is the statement for k rows, args(i) appends row i's
 // parameters. Statements of the same size are prepared once. It returns
 // the rows affected, per statement, to check.
-func execRows(ctx context.Context, tx *store.Tx, n, params int, text func(k int) string, args func(dst []any, i int) []any,
+func execRows(ctx context.Context, sc *stmts, n, params int, text func(k int) string, args func(dst []any, i int) []any,
 	check func(start, k int, affected int64) error) error {
-	per := rowsPer(tx, params)
-	stmts := map[int]*sql.Stmt{}
-	defer func() {
-		for _, st := range stmts {
-			st.Close()
-		}
-	}()
+	per := rowsPer(sc.tx, params)
 	buf := make([]any, 0, per*params+2)
 	for start := 0; start < n; start += per {
 		k := min(per, n-start)
-		st, ok := stmts[k]
-		if !ok {
-			var err error
-			if st, err = tx.PrepareContext(ctx, text(k)); err != nil {
-				return err
-			}
-			stmts[k] = st
+		st, err := sc.prep(ctx, text(k))
+		if err != nil {
+			return err
 		}
 		buf = buf[:0]
 		for i := start; i < start+k; i++ {
@@ -151,7 +187,7 @@ var errRaced = errors.New("ledger: raced with a request of the same id")
 // journal rows and applies their net effect to every account once,
 // refusing the whole batch when a no-overdraft account would end below
 // zero counting pending debits.
-func (s *Service) commit(ctx context.Context, tx *store.Tx, c *coop.Coop, es []entry) error {
+func (s *Service) commit(ctx context.Context, sc *stmts, c *coop.Coop, es []entry) error {
 	keys := make([]acctKey, 0, 2*len(es))
 	seen := make(map[acctKey]bool, 2*len(es))
 	for _, e := range es {
@@ -162,7 +198,7 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, c *coop.Coop, es []e
 			}
 		}
 	}
-	ids, err := s.accounts(ctx, tx, c, keys)
+	ids, err := s.accounts(ctx, sc, c, keys)
 	if err != nil {
 		return err
 	}
@@ -189,13 +225,13 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, c *coop.Coop, es []e
 		}
 	}
 	slices.Sort(order)
-	if err := lockAccounts(ctx, tx, order); err != nil {
+	if err := lockAccounts(ctx, sc, order); err != nil {
 		return err
 	}
-	if err := s.insertTransfers(ctx, tx, c, es, ids); err != nil {
+	if err := s.insertTransfers(ctx, sc, c, es, ids); err != nil {
 		return err
 	}
-	return s.applyDeltas(ctx, tx, order, delta, ids)
+	return s.applyDeltas(ctx, sc, order, delta, ids)
 }
 
 // lockAccounts takes the rows' locks in id order on PostgreSQL, before
@@ -204,7 +240,8 @@ func (s *Service) commit(ctx context.Context, tx *store.Tx, c *coop.Coop, es []e
 // the UPDATE takes anyway; unlike FOR UPDATE it lets other transactions'
 // journal rows reference the accounts meanwhile. SQLite has one writer
 // at a time and no row locks.
-func lockAccounts(ctx context.Context, tx *store.Tx, order []int64) error {
+func lockAccounts(ctx context.Context, sc *stmts, order []int64) error {
+	tx := sc.tx
 	if tx.Engine != store.Postgres {
 		return nil
 	}
@@ -212,7 +249,7 @@ func lockAccounts(ctx context.Context, tx *store.Tx, order []int64) error {
 		part := order[start:min(start+lookupChunk(tx), len(order))]
 		args := []any{}
 		q := `SELECT id FROM ledger_accounts WHERE id IN (` + placeholders(&args, part) + `) ORDER BY id FOR NO KEY UPDATE`
-		rows, err := tx.QueryContext(ctx, q, args...)
+		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("ledger: lock accounts: %w", err)
 		}
@@ -228,9 +265,10 @@ func lockAccounts(ctx context.Context, tx *store.Tx, order []int64) error {
 // ones. Every account but the outside world's refuses overdraft. A member
 // account opens only for a member (in any state) of c, a bucket or offer
 // account only for one its owning package knows.
-func (s *Service) accounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys []acctKey) (map[acctKey]int64, error) {
+func (s *Service) accounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) (map[acctKey]int64, error) {
+	tx := sc.tx
 	ids := make(map[acctKey]int64, len(keys))
-	if err := s.findAccounts(ctx, tx, c, keys, ids); err != nil {
+	if err := s.findAccounts(ctx, sc, c, keys, ids); err != nil {
 		return nil, err
 	}
 	var missing []acctKey
@@ -247,7 +285,7 @@ func (s *Service) accounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys
 	slices.SortFunc(missing, func(a, b acctKey) int {
 		return strings.Compare(a.owner+"\x00"+a.unit, b.owner+"\x00"+b.unit)
 	})
-	if err := s.checkOwners(ctx, tx, c, missing); err != nil {
+	if err := s.checkOwners(ctx, sc, c, missing); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -272,7 +310,7 @@ func (s *Service) accounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys
 			return nil, fmt.Errorf("ledger: open accounts: %w", err)
 		}
 	}
-	if err := s.findAccounts(ctx, tx, c, missing, ids); err != nil {
+	if err := s.findAccounts(ctx, sc, c, missing, ids); err != nil {
 		return nil, err
 	}
 	for _, k := range missing {
@@ -283,7 +321,8 @@ func (s *Service) accounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys
 	return ids, nil
 }
 
-func (s *Service) findAccounts(ctx context.Context, tx *store.Tx, c *coop.Coop, keys []acctKey, ids map[acctKey]int64) error {
+func (s *Service) findAccounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey, ids map[acctKey]int64) error {
+	tx := sc.tx
 	owners := make([]string, 0, len(keys))
 	dup := map[string]bool{}
 	for _, k := range keys {
@@ -300,7 +339,7 @@ func (s *Service) findAccounts(ctx context.Context, tx *store.Tx, c *coop.Coop, 
 		part := owners[start:min(start+lookupChunk(tx), len(owners))]
 		args := []any{c.ID}
 		q := `SELECT id, owner, unit FROM ledger_accounts WHERE coop_id = $1 AND owner IN (` + placeholders(&args, part) + `)`
-		rows, err := tx.QueryContext(ctx, q, args...)
+		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("ledger: find accounts: %w", err)
 		}
@@ -339,7 +378,8 @@ func placeholders[T any](args *[]any, vals []T) string {
 // checkOwners refuses to open an account for an owner that does not
 // exist in c: a handle that is no member's, a bucket or offer that its
 // package does not know.
-func (s *Service) checkOwners(ctx context.Context, tx *store.Tx, c *coop.Coop, keys []acctKey) error {
+func (s *Service) checkOwners(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) error {
+	tx := sc.tx
 	var handles []string
 	seen := map[string]bool{}
 	for _, k := range keys {
@@ -386,9 +426,9 @@ func (s *Service) checkOwners(ctx context.Context, tx *store.Tx, c *coop.Coop, k
 	return nil
 }
 
-func (s *Service) insertTransfers(ctx context.Context, tx *store.Tx, c *coop.Coop, es []entry, ids map[acctKey]int64) error {
+func (s *Service) insertTransfers(ctx context.Context, sc *stmts, c *coop.Coop, es []entry, ids map[acctKey]int64) error {
 	const cols = 16
-	err := execRows(ctx, tx, len(es), cols, func(k int) string {
+	err := execRows(ctx, sc, len(es), cols, func(k int) string {
 		return `INSERT INTO transfers (coop_id, id, action, debit_id, credit_id, amount, unit, kind, ref,
 			pending_id, reverses, expires_at, batch, body, actor, at) VALUES ` + values(k, cols, 1, "%s")
 	}, func(dst []any, i int) []any {
@@ -428,9 +468,9 @@ func (s *Service) insertTransfers(ctx context.Context, tx *store.Tx, c *coop.Coo
 // no-overdraft rule sits in the UPDATE's WHERE clause, decided on the
 // locked row, so two concurrent spenders cannot both pass; an account the
 // UPDATE left alone is the one that would have been overdrawn.
-func (s *Service) applyDeltas(ctx context.Context, tx *store.Tx, order []int64, delta map[int64]*sums, ids map[acctKey]int64) error {
+func (s *Service) applyDeltas(ctx context.Context, sc *stmts, order []int64, delta map[int64]*sums, ids map[acctKey]int64) error {
 	const cols = 5
-	err := execRows(ctx, tx, len(order), cols, func(k int) string {
+	err := execRows(ctx, sc, len(order), cols, func(k int) string {
 		return `WITH d (id, dp, cp, dq, cq) AS (VALUES ` + values(k, cols, 1, "CAST(%s AS BIGINT)") + `)
 			UPDATE ledger_accounts SET debits_posted = debits_posted + d.dp, credits_posted = credits_posted + d.cp,
 				debits_pending = debits_pending + d.dq, credits_pending = credits_pending + d.cq
@@ -449,7 +489,7 @@ func (s *Service) applyDeltas(ctx context.Context, tx *store.Tx, order []int64, 
 		for key, id := range ids {
 			names[id] = key.owner + " (" + key.unit + ")"
 		}
-		return s.whoFailed(ctx, tx, order[start:start+k], delta, names)
+		return s.whoFailed(ctx, sc.tx, order[start:start+k], delta, names)
 	})
 	if err != nil && !errors.Is(err, errs.ErrConflict) {
 		return fmt.Errorf("ledger: move balances: %w", err)
@@ -487,13 +527,14 @@ func (s *Service) whoFailed(ctx context.Context, tx *store.Tx, part []int64, del
 }
 
 // existing returns the stored transfers among ids, by id.
-func (s *Service) existing(ctx context.Context, tx *store.Tx, coopID int64, ids []string) (map[string]stored, error) {
+func (s *Service) existing(ctx context.Context, sc *stmts, coopID int64, ids []string) (map[string]stored, error) {
+	tx := sc.tx
 	out := map[string]stored{}
 	for start := 0; start < len(ids); start += lookupChunk(tx) {
 		part := ids[start:min(start+lookupChunk(tx), len(ids))]
 		args := []any{coopID}
 		q := selectTransfer + ` WHERE t.coop_id = $1 AND t.id IN (` + placeholders(&args, part) + `)`
-		rows, err := tx.QueryContext(ctx, q, args...)
+		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: look up transfers: %w", err)
 		}
