@@ -602,31 +602,64 @@ func claimRollovers(ctx context.Context, tx *store.Tx, c *coop.Coop, r *Round) (
 	return out, rows.Err()
 }
 
-// potRows is how many pots one INSERT writes. SQLite looks each "$n"
-// parameter up by a linear search of the statement's parameters, when
-// preparing and again when binding, so its statements stay near a
-// hundred parameters and are prepared once (as the ledger's are);
-// PostgreSQL pays a round trip per statement instead and takes long ones.
-func potRows(tx *store.Tx) int {
-	if tx.Engine == store.Postgres {
-		return 1000
-	}
-	return 20
-}
+// potRows is how many pots one INSERT writes on SQLite, which looks each
+// "$n" parameter up by a linear search of the statement's parameters, when
+// preparing and again when binding: its statements stay near a hundred
+// parameters and are prepared once, as the ledger's are.
+const potRows = 20
 
 // insertPots opens an allowance pot per row and sets row.pot.
 func insertPots(ctx context.Context, tx *store.Tx, r *Round, rows []allowanceRow) error {
+	if tx.Engine == store.Postgres {
+		// One statement of four arrays: PostgreSQL pays a round trip per
+		// statement, and a 100,000-member round would need a hundred
+		// long multi-row ones.
+		members, bases, granted, rolled := make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+		for i, row := range rows {
+			members[i], bases[i], granted[i], rolled[i] = row.member.ID, row.basis, row.granted, row.rolledIn
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO budget_pots (coop_id, round_id, kind, member_id, basis, granted, rolled_in)
+			SELECT $1, $2, 'allowance', m, b, g, r FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS t (m, b, g, r)`,
+			r.CoopID, r.ID, members, bases, granted, rolled)
+		if err != nil {
+			return fmt.Errorf("budget: open allowance pots: %w", err)
+		}
+	} else if err := insertPotsSQLite(ctx, tx, r, rows); err != nil {
+		return err
+	}
+	got, err := tx.QueryContext(ctx, `SELECT id, member_id FROM budget_pots WHERE round_id = $1 AND kind = 'allowance'`, r.ID)
+	if err != nil {
+		return fmt.Errorf("budget: read allowance pots: %w", err)
+	}
+	defer got.Close()
+	pots := make(map[int64]int64, len(rows))
+	for got.Next() {
+		var pot, member int64
+		if err := got.Scan(&pot, &member); err != nil {
+			return fmt.Errorf("budget: scan allowance pot: %w", err)
+		}
+		pots[member] = pot
+	}
+	if err := got.Err(); err != nil {
+		return err
+	}
+	for i := range rows {
+		rows[i].pot = pots[rows[i].member.ID]
+	}
+	return nil
+}
+
+func insertPotsSQLite(ctx context.Context, tx *store.Tx, r *Round, rows []allowanceRow) error {
 	const cols = 4
-	per := potRows(tx)
 	stmts := map[int]*sql.Stmt{}
 	defer func() {
 		for _, st := range stmts {
 			st.Close()
 		}
 	}()
-	args := make([]any, 0, 2+cols*per)
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
+	args := make([]any, 0, 2+cols*potRows)
+	for start := 0; start < len(rows); start += potRows {
+		part := rows[start:min(start+potRows, len(rows))]
 		st := stmts[len(part)]
 		if st == nil {
 			var b strings.Builder
@@ -651,25 +684,6 @@ func insertPots(ctx context.Context, tx *store.Tx, r *Round, rows []allowanceRow
 		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("budget: open allowance pots: %w", err)
 		}
-	}
-	got, err := tx.QueryContext(ctx, `SELECT id, member_id FROM budget_pots WHERE round_id = $1 AND kind = 'allowance'`, r.ID)
-	if err != nil {
-		return fmt.Errorf("budget: read allowance pots: %w", err)
-	}
-	defer got.Close()
-	pots := make(map[int64]int64, len(rows))
-	for got.Next() {
-		var pot, member int64
-		if err := got.Scan(&pot, &member); err != nil {
-			return fmt.Errorf("budget: scan allowance pot: %w", err)
-		}
-		pots[member] = pot
-	}
-	if err := got.Err(); err != nil {
-		return err
-	}
-	for i := range rows {
-		rows[i].pot = pots[rows[i].member.ID]
 	}
 	return nil
 }
