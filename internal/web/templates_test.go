@@ -88,6 +88,13 @@ func TestTemplatesExecute(t *testing.T) {
 		"round_list":  roundListSamples(),
 		"round_show":  roundShowSamples(),
 		"bucket_show": bucketShowSamples(),
+
+		"offers":             offersSamples(),
+		"offer_new":          offerNewSamples(),
+		"offer_show":         offerShowSamples(),
+		"shares":             sharesPageSamples(),
+		"shares_register":    sharesRegisterSamples(),
+		"shares_withdrawals": sharesWithdrawalsSamples(),
 	}
 	maps.Copy(cases, meetingPageCases())
 	maps.Copy(cases, ledgerPageCases())
