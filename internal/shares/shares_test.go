@@ -702,7 +702,15 @@ func TestApplyBadInputAndReplays(t *testing.T) {
 	if bal, avail := w.balance("member:bo"); bal != 100_000 || avail != 100_000 {
 		t.Errorf("bo after withdrawing: %d/%d", bal, avail)
 	}
-	w.apply("bo", o, 12)
+	p2 := w.apply("bo", o, 12)
+	// The reservation moves only by the offer's rules: bo cannot void or
+	// post it by hand through the ledger, nor a treasurer move the escrow.
+	for _, action := range []string{ledger.ActVoid, ledger.ActPost} {
+		_, _, err := w.ledger.SubmitResolve(ctx, w.coop, w.people["bo"], p2.TransferID, action, 0)
+		wantErr(t, "SubmitResolve("+action+") of an application", err, errs.ErrForbidden)
+	}
+	_, _, err = w.ledger.Submit(ctx, w.coop, w.people["ada"], []ledger.Request{{ID: "grab", Debit: shares.Owner(o.ID), Credit: "external", Amount: 1, Kind: "payment"}})
+	wantErr(t, "a treasurer moving the escrow by hand", err, errs.ErrForbidden)
 	if got, _ := w.shares.Offer(ctx, w.coop, o.ID); got.AppliedShares != 12 || got.Applications != 1 {
 		t.Errorf("offer after withdraw and reapply: %d shares by %d", got.AppliedShares, got.Applications)
 	}
