@@ -54,21 +54,26 @@ func (s *Service) CloseDue(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
+	// One round that fails to close (and says why, through the
+	// scheduler's log) must not hold up the others.
 	n := 0
+	var errsSeen []error
 	for _, d := range list {
 		c, err := s.Coops.CoopByID(ctx, d.coop)
 		if err != nil {
-			return n, err
+			errsSeen = append(errsSeen, err)
+			continue
 		}
 		created, err := s.close(ctx, c, "system", d.id)
 		if err != nil {
-			return n, fmt.Errorf("budget: close round %d: %w", d.id, err)
+			errsSeen = append(errsSeen, fmt.Errorf("budget: close round %d: %w", d.id, err))
+			continue
 		}
 		if created {
 			n++
 		}
 	}
-	return n, nil
+	return n, errors.Join(errsSeen...)
 }
 
 // close applies round id's policies in one transaction, by ledger
