@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"opencoop/internal/coop"
@@ -39,18 +40,28 @@ func lookupChunk(tx *store.Tx) int {
 	return 100
 }
 
-// rowsPer is how many rows one multi-row statement carries. SQLite finds
-// a "$n" parameter by a linear search of the statement's parameter list,
-// when preparing and again when binding, so a statement's cost grows with
-// the square of its parameters: there, statements of about a hundred
-// parameters are prepared once and run for each full chunk. PostgreSQL
-// pays a round trip per statement instead, so it gets long ones (within
-// its 65,535 parameters).
+// rowsPer is how many rows one multi-row statement carries, within
+// PostgreSQL's 65,535 and SQLite's 32,766 bind parameters.
 func rowsPer(tx *store.Tx, params int) int {
 	if tx.Engine == store.Postgres {
 		return 8000 / params
 	}
-	return 128 / params
+	return 8000 / params
+}
+
+// The multi-row statements below are the one place the ledger writes SQL
+// per engine. SQLite finds a named or numbered parameter ("$7", "?7") by
+// a linear search of the statement's parameter list — when preparing and
+// again, for every parameter, when modernc binds it — so a statement of
+// 8,000 "$n" parameters costs 8,000² steps; anonymous "?" parameters are
+// bound by position at no such cost. PostgreSQL accepts only "$n". So
+// these statements are built with param, which gives each engine its
+// own, and every parameter is positional (no "$1" used twice).
+func param(tx *store.Tx, n int) string {
+	if tx.Engine == store.Postgres {
+		return "$" + strconv.Itoa(n)
+	}
+	return "?"
 }
 
 // stmts prepares each statement text once per transaction: a batch, or
@@ -134,9 +145,10 @@ func execRows(ctx context.Context, sc *stmts, n, params int, text func(k int) st
 	return nil
 }
 
-// values returns k rows of params "$n" each, numbered from first, as
-// "($1, $2), ($3, $4)", each parameter wrapped by wrap ("%s" for none).
-func values(k, params, first int, wrap string) string {
+// values returns k rows of params parameters each, numbered from first,
+// as "($1, $2), ($3, $4)" (SQLite: "(?, ?), (?, ?)"), each parameter
+// wrapped by wrap ("%s" for none).
+func values(tx *store.Tx, k, params, first int, wrap string) string {
 	var b strings.Builder
 	n := first
 	for i := range k {
@@ -148,7 +160,7 @@ func values(k, params, first int, wrap string) string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, wrap, fmt.Sprintf("$%d", n))
+			fmt.Fprintf(&b, wrap, param(tx, n))
 			n++
 		}
 		b.WriteByte(')')
@@ -430,7 +442,7 @@ func (s *Service) insertTransfers(ctx context.Context, sc *stmts, c *coop.Coop, 
 	const cols = 16
 	err := execRows(ctx, sc, len(es), cols, func(k int) string {
 		return `INSERT INTO transfers (coop_id, id, action, debit_id, credit_id, amount, unit, kind, ref,
-			pending_id, reverses, expires_at, batch, body, actor, at) VALUES ` + values(k, cols, 1, "%s")
+			pending_id, reverses, expires_at, batch, body, actor, at) VALUES ` + values(sc.tx, k, cols, 1, "%s")
 	}, func(dst []any, i int) []any {
 		e := es[i]
 		t := e.t
@@ -471,7 +483,7 @@ func (s *Service) insertTransfers(ctx context.Context, sc *stmts, c *coop.Coop, 
 func (s *Service) applyDeltas(ctx context.Context, sc *stmts, order []int64, delta map[int64]*sums, ids map[acctKey]int64) error {
 	const cols = 5
 	err := execRows(ctx, sc, len(order), cols, func(k int) string {
-		return `WITH d (id, dp, cp, dq, cq) AS (VALUES ` + values(k, cols, 1, "CAST(%s AS BIGINT)") + `)
+		return `WITH d (id, dp, cp, dq, cq) AS (VALUES ` + values(sc.tx, k, cols, 1, "CAST(%s AS BIGINT)") + `)
 			UPDATE ledger_accounts SET debits_posted = debits_posted + d.dp, credits_posted = credits_posted + d.cp,
 				debits_pending = debits_pending + d.dq, credits_pending = credits_pending + d.cq
 			FROM d WHERE ledger_accounts.id = d.id
