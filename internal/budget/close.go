@@ -11,7 +11,6 @@ import (
 	"opencoop/internal/audit"
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
-	"opencoop/internal/errs"
 	"opencoop/internal/ledger"
 	"opencoop/internal/store"
 )
@@ -181,9 +180,6 @@ func (s *Service) close(ctx context.Context, c *coop.Coop, actor string, id int6
 				"buckets": outcomes, "allowances_left": len(left)}})
 		return err
 	})
-	if errors.Is(err, errs.ErrNotFound) {
-		return false, err
-	}
 	return created, err
 }
 
