@@ -466,7 +466,7 @@ func (s *Service) allowances(ctx context.Context, tx *store.Tx, c *coop.Coop, r 
 		for i := range weights {
 			weights[i] = 1
 		}
-		shares, err := split(r.Discretionary, weights)
+		shares, err := money.Split(r.Discretionary, weights)
 		if err != nil {
 			return nil, err
 		}
@@ -488,7 +488,7 @@ func (s *Service) allowances(ctx context.Context, tx *store.Tx, c *coop.Coop, r 
 		if !any {
 			return nil, errs.Invalid("allowance", "no member transferred anything to coop:pool in the period: choose equal or by_class, or another period")
 		}
-		shares, err := split(r.Discretionary, weights)
+		shares, err := money.Split(r.Discretionary, weights)
 		if err != nil {
 			return nil, err
 		}
@@ -526,7 +526,7 @@ func (s *Service) allowances(ctx context.Context, tx *store.Tx, c *coop.Coop, r 
 			for j := range ones {
 				ones[j] = 1
 			}
-			shares, err := split(classShares[k], ones)
+			shares, err := money.Split(classShares[k], ones)
 			if err != nil {
 				return nil, err
 			}

@@ -8,10 +8,12 @@
 package money
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/bits"
 	"regexp"
+	"slices"
 )
 
 // MaxAmount bounds every amount, so that sums of many amounts and the
@@ -69,16 +71,26 @@ func Split(total int64, weights []int64) ([]int64, error) {
 		shares[i], rems[i] = int64(q), r
 		given += int64(q)
 	}
-	left := total - given // < len(weights)
-	for ; left > 0; left-- {
-		best := -1
-		for i, r := range rems {
-			if weights[i] > 0 && (best < 0 || r > rems[best]) {
-				best = i
-			}
+	left := total - given // < the number of positive weights
+	if left == 0 {
+		return shares, nil
+	}
+	// The leftover units go to the largest remainders, earlier entries
+	// first on a tie: one sort, O(n log n), however many units are left.
+	order := make([]int32, 0, len(weights))
+	for i, w := range weights {
+		if w > 0 {
+			order = append(order, int32(i))
 		}
-		shares[best]++
-		rems[best] = 0
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := cmp.Compare(rems[b], rems[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, i := range order[:left] {
+		shares[i]++
 	}
 	return shares, nil
 }

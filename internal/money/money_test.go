@@ -115,3 +115,57 @@ func TestCheckAmount(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitMatchesNaive holds Split's sorted hand-out to the plain reading
+// of the rule — one leftover unit at a time to the largest remainder left,
+// the earlier entry on a tie — on random weights with many ties and zeros.
+func TestSplitMatchesNaive(t *testing.T) {
+	naive := func(total int64, weights []int64) []int64 {
+		var sum int64
+		for _, w := range weights {
+			sum += w
+		}
+		shares := make([]int64, len(weights))
+		rems := make([]*big.Int, len(weights))
+		var given int64
+		for i, w := range weights {
+			q, r := new(big.Int).QuoRem(new(big.Int).Mul(big.NewInt(total), big.NewInt(w)), big.NewInt(sum), new(big.Int))
+			shares[i], rems[i] = q.Int64(), r
+			given += q.Int64()
+		}
+		for ; given < total; given++ {
+			best := -1
+			for i, r := range rems {
+				if weights[i] > 0 && (best < 0 || r.Cmp(rems[best]) > 0) {
+					best = i
+				}
+			}
+			shares[best]++
+			rems[best] = big.NewInt(-1)
+		}
+		return shares
+	}
+	rnd := rand.New(rand.NewPCG(3, 3))
+	for range 3000 {
+		n := 1 + rnd.IntN(40)
+		w := make([]int64, n)
+		for j := range w {
+			switch rnd.IntN(4) {
+			case 0:
+			case 1:
+				w[j] = 1
+			default:
+				w[j] = rnd.Int64N(1000)
+			}
+		}
+		w[rnd.IntN(n)]++
+		total := rnd.Int64N(100000)
+		got, err := Split(total, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := naive(total, w); !slices.Equal(got, want) {
+			t.Fatalf("Split(%d, %v) = %v, the rule gives %v", total, w, got, want)
+		}
+	}
+}
