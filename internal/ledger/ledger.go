@@ -24,7 +24,6 @@ import (
 	"strings"
 	"time"
 
-	"opencoop/internal/audit"
 	"opencoop/internal/auth"
 	"opencoop/internal/coop"
 	"opencoop/internal/errs"
@@ -183,11 +182,17 @@ func (s *Service) Submit(ctx context.Context, c *coop.Coop, a auth.Account, reqs
 	}
 	out, created, err = s.applyGrouped(ctx, c, a, reqs)
 	if errors.Is(err, errRaced) {
-		// A concurrent request with one of these ids committed first
+		// A concurrent transaction wrote one of the group's ids first
 		// (PostgreSQL): run again alone, to answer as for a replay.
 		err = s.inTx(ctx, func(tx *store.Tx) error {
-			out, created, err = s.Apply(ctx, tx, c, a.Actor(), reqs)
-			return err
+			sc := newStmts(tx)
+			defer sc.close()
+			j := &job{c: c, accountID: a.ID, reqs: reqs}
+			if err := s.applyJobs(ctx, sc, []*job{j}); err != nil {
+				return err
+			}
+			out, created = j.out, j.created
+			return j.err
 		})
 	}
 	return out, created, err
@@ -231,77 +236,11 @@ func prefix(err error, i, n int) error {
 func (s *Service) Apply(ctx context.Context, tx *store.Tx, c *coop.Coop, actor string, reqs []Request) ([]Transfer, bool, error) {
 	sc := newStmts(tx)
 	defer sc.close()
-	return s.apply(ctx, sc, c, actor, reqs)
-}
-
-func (s *Service) apply(ctx context.Context, sc *stmts, c *coop.Coop, actor string, reqs []Request) ([]Transfer, bool, error) {
-	tx := sc.tx
-	now := s.now()
-	out := make([]Transfer, len(reqs))
-	bodies := make([]string, len(reqs))
-	ids := make([]string, len(reqs))
-	first := make(map[string]int, len(reqs))
-	for i := range reqs {
-		r := &reqs[i]
-		if err := r.validate(c.Currency); err != nil {
-			return nil, false, prefix(err, i, len(reqs))
-		}
-		if _, dup := first[r.ID]; dup {
-			return nil, false, errs.Invalid(fmt.Sprintf("transfers[%d].id", i), "two transfers of the batch have this id")
-		}
-		first[r.ID] = i
-		bodies[i] = r.body()
-		ids[i] = r.ID
-	}
-	if len(reqs) == 0 {
-		return out, false, nil
-	}
-	old, err := s.existing(ctx, sc, c.ID, ids)
-	if err != nil {
+	j := &job{c: c, actor: actor, reqs: reqs}
+	if err := s.applyJobs(ctx, sc, []*job{j}); err != nil {
 		return nil, false, err
 	}
-	for i := range reqs {
-		t, ok := old[reqs[i].ID]
-		if !ok {
-			continue
-		}
-		if t.body != bodies[i] {
-			return nil, false, fmt.Errorf("transfer id %q was used for a different transfer: %w", reqs[i].ID, errs.ErrConflict)
-		}
-		out[i] = t.Transfer
-	}
-	switch {
-	case len(old) == len(reqs):
-		return out, false, nil
-	case len(old) > 0:
-		return nil, false, fmt.Errorf("the batch repeats %d of its %d transfers: send it whole or not at all: %w", len(old), len(reqs), errs.ErrConflict)
-	}
-	batch := ""
-	if len(reqs) > 1 {
-		batch = reqs[0].ID
-	}
-	es := make([]entry, len(reqs))
-	for i := range reqs {
-		r := &reqs[i]
-		out[i] = Transfer{ID: r.ID, Action: ActTransfer, Debit: r.Debit, Credit: r.Credit, Amount: r.Amount, Unit: r.Unit,
-			Kind: r.Kind, Ref: r.Ref, Batch: batch, Actor: actor, At: now}
-		t := &out[i]
-		es[i] = entry{t: t, body: bodies[i], posted: t.Amount}
-		if r.Pending {
-			t.Action, t.State = ActPending, "pending"
-			if r.Timeout > 0 {
-				exp := now.Add(time.Duration(r.Timeout) * time.Second)
-				t.ExpiresAt = &exp
-			}
-			es[i].posted, es[i].pending = 0, t.Amount
-		}
-	}
-	if err := s.commit(ctx, sc, c, es); err != nil {
-		return nil, false, err
-	}
-	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "ledger.transfers",
-		Object: "ledger:" + c.Slug, Payload: map[string]any{"transfers": out}})
-	return out, true, err
+	return j.out, j.created, j.err
 }
 
 // body is the canonical content a replay must repeat.

@@ -434,14 +434,29 @@ func runProperties(t *testing.T, seed uint64, steps int, budget time.Duration) i
 			case 3:
 				reqs[0].ID = "x" + strconv.Itoa(next) + ":post" // a reserved id
 			}
-		case op < 38: // an overdraft attempt: a member pays more than she has
-			who := owners[3+rng.IntN(3)]
-			a := m.accts[key{who, "EUR"}]
+		case op < 38: // an overdraft attempt: an account pays more than it has
+			k := key{owners[1+rng.IntN(5)], units[rng.IntN(2)]}
+			// Mostly one with reservations, whose balance would still
+			// cover the amount: only the pending debits refuse it.
+			var reserved []key
+			for k, a := range m.accts {
+				if a.dq > 0 && k.owner != "external" {
+					reserved = append(reserved, k)
+				}
+			}
+			if len(reserved) > 0 && rng.IntN(4) > 0 {
+				slices.SortFunc(reserved, func(a, b key) int { return strings.Compare(a.owner+a.unit, b.owner+b.unit) })
+				k = reserved[rng.IntN(len(reserved))]
+			}
 			avail := int64(0)
-			if a != nil {
+			if a := m.accts[k]; a != nil {
 				avail = a.available()
 			}
-			reqs = []ledger.Request{{ID: newID("o"), Debit: who, Credit: "coop:pool", Amount: avail + 1 + rng.Int64N(3), Unit: "EUR", Kind: "payment"}}
+			credit := "coop:common"
+			if k.owner == credit {
+				credit = "coop:pool"
+			}
+			reqs = []ledger.Request{{ID: newID("o"), Debit: k.owner, Credit: credit, Amount: avail + 1 + rng.Int64N(3), Unit: k.unit, Kind: "payment"}}
 		case op < 46: // replay a request exactly
 			if len(m.reqs) == 0 {
 				continue

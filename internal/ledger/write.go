@@ -31,23 +31,13 @@ import (
 // on in the same commit is therefore accepted, whatever order its
 // transfers are listed in.
 
-// lookupChunk bounds the values of one IN list (see rowsPer for why
-// SQLite's are short).
-func lookupChunk(tx *store.Tx) int {
-	if tx.Engine == store.Postgres {
-		return 2000
-	}
-	return 100
-}
+// lookupChunk bounds the values of one IN list.
+const lookupChunk = 2000
 
-// rowsPer is how many rows one multi-row statement carries, within
-// PostgreSQL's 65,535 and SQLite's 32,766 bind parameters.
-func rowsPer(tx *store.Tx, params int) int {
-	if tx.Engine == store.Postgres {
-		return 8000 / params
-	}
-	return 8000 / params
-}
+// bulkParams bounds the parameters of one multi-row statement (100 journal
+// rows): long enough to save round trips and statements, short enough
+// that parsing it once per transaction stays cheap.
+const bulkParams = 1600
 
 // The multi-row statements below are the one place the ledger writes SQL
 // per engine. SQLite finds a named or numbered parameter ("$7", "?7") by
@@ -56,7 +46,7 @@ func rowsPer(tx *store.Tx, params int) int {
 // 8,000 "$n" parameters costs 8,000² steps; anonymous "?" parameters are
 // bound by position at no such cost. PostgreSQL accepts only "$n". So
 // these statements are built with param, which gives each engine its
-// own, and every parameter is positional (no "$1" used twice).
+// own, and every parameter is positional (none used twice).
 func param(tx *store.Tx, n int) string {
 	if tx.Engine == store.Postgres {
 		return "$" + strconv.Itoa(n)
@@ -95,28 +85,20 @@ func (sc *stmts) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 	return st.QueryContext(ctx, args...)
 }
 
-func (sc *stmts) exec(ctx context.Context, q string, args ...any) error {
-	st, err := sc.prep(ctx, q)
-	if err != nil {
-		return err
-	}
-	_, err = st.ExecContext(ctx, args...)
-	return err
-}
-
 func (sc *stmts) close() {
 	for _, st := range sc.m {
 		st.Close()
 	}
 }
 
-// execRows runs a multi-row statement over n rows, rowsPer at a time:
+// execRows runs a multi-row statement over n rows, as many at a time as
+// bulkParams allows:
 // text(k) is the statement for k rows, args(i) appends row i's
 // parameters. Statements of the same size are prepared once. It returns
 // the rows affected, per statement, to check.
 func execRows(ctx context.Context, sc *stmts, n, params int, text func(k int) string, args func(dst []any, i int) []any,
 	check func(start, k int, affected int64) error) error {
-	per := rowsPer(sc.tx, params)
+	per := bulkParams / params
 	buf := make([]any, 0, per*params+2)
 	for start := 0; start < n; start += per {
 		k := min(per, n-start)
@@ -257,10 +239,10 @@ func lockAccounts(ctx context.Context, sc *stmts, order []int64) error {
 	if tx.Engine != store.Postgres {
 		return nil
 	}
-	for start := 0; start < len(order); start += lookupChunk(tx) {
-		part := order[start:min(start+lookupChunk(tx), len(order))]
+	for start := 0; start < len(order); start += lookupChunk {
+		part := order[start:min(start+lookupChunk, len(order))]
 		args := []any{}
-		q := `SELECT id FROM ledger_accounts WHERE id IN (` + placeholders(&args, part) + `) ORDER BY id FOR NO KEY UPDATE`
+		q := `SELECT id FROM ledger_accounts WHERE id IN (` + placeholders(tx, &args, part) + `) ORDER BY id FOR NO KEY UPDATE`
 		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("ledger: lock accounts: %w", err)
@@ -278,7 +260,6 @@ func lockAccounts(ctx context.Context, sc *stmts, order []int64) error {
 // account opens only for a member (in any state) of c, a bucket or offer
 // account only for one its owning package knows.
 func (s *Service) accounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) (map[acctKey]int64, error) {
-	tx := sc.tx
 	ids := make(map[acctKey]int64, len(keys))
 	if err := s.findAccounts(ctx, sc, c, keys, ids); err != nil {
 		return nil, err
@@ -292,40 +273,53 @@ func (s *Service) accounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []
 	if len(missing) == 0 {
 		return ids, nil
 	}
-	// Open them in a fixed order, so two transactions opening the same
-	// accounts on PostgreSQL wait for each other instead of deadlocking.
-	slices.SortFunc(missing, func(a, b acctKey) int {
-		return strings.Compare(a.owner+"\x00"+a.unit, b.owner+"\x00"+b.unit)
-	})
-	if err := s.checkOwners(ctx, sc, c, missing); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	for start := 0; start < len(missing); start += lookupChunk(tx) / 6 {
-		part := missing[start:min(start+lookupChunk(tx)/6, len(missing))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at) VALUES `)
-		args := []any{c.ID, now}
-		for i, k := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $2)", n+1, n+2, n+3, n+4)
-			external := k.owner == "external"
-			args = append(args, k.owner, k.unit, !external, external)
-		}
-		// A concurrent transaction may have opened one meanwhile: keep
-		// its row (PostgreSQL waits for it to commit first).
-		b.WriteString(` ON CONFLICT (coop_id, owner, unit) DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return nil, fmt.Errorf("ledger: open accounts: %w", err)
-		}
-	}
-	if err := s.findAccounts(ctx, sc, c, missing, ids); err != nil {
+	bad, err := s.badOwners(ctx, sc, c, missing)
+	if err != nil {
 		return nil, err
 	}
 	for _, k := range missing {
+		if err := bad[k.owner]; err != nil {
+			return nil, err
+		}
+	}
+	opened, err := s.openAccounts(ctx, sc, c, missing)
+	if err != nil {
+		return nil, err
+	}
+	for k, id := range opened {
+		ids[k] = id
+	}
+	return ids, nil
+}
+
+// openAccounts opens c's accounts for keys and returns their ids. A
+// concurrent transaction may have opened one meanwhile: its row is kept
+// (PostgreSQL waits for it to commit first).
+func (s *Service) openAccounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) (map[acctKey]int64, error) {
+	tx := sc.tx
+	// Open them in a fixed order, so two transactions opening the same
+	// accounts on PostgreSQL wait for each other instead of deadlocking.
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, func(a, b acctKey) int {
+		return strings.Compare(a.owner+"\x00"+a.unit, b.owner+"\x00"+b.unit)
+	})
+	now := s.now()
+	const cols = 6
+	err := execRows(ctx, sc, len(keys), cols, func(k int) string {
+		return `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at) VALUES ` +
+			values(tx, k, cols, 1, "%s") + ` ON CONFLICT (coop_id, owner, unit) DO NOTHING`
+	}, func(dst []any, i int) []any {
+		external := keys[i].owner == "external"
+		return append(dst, c.ID, keys[i].owner, keys[i].unit, !external, external, now)
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open accounts: %w", err)
+	}
+	ids := make(map[acctKey]int64, len(keys))
+	if err := s.findAccounts(ctx, sc, c, keys, ids); err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
 		if _, ok := ids[k]; !ok {
 			return nil, fmt.Errorf("ledger: account %s %s did not open", k.owner, k.unit)
 		}
@@ -347,10 +341,10 @@ func (s *Service) findAccounts(ctx context.Context, sc *stmts, c *coop.Coop, key
 	for _, k := range keys {
 		want[k] = true
 	}
-	for start := 0; start < len(owners); start += lookupChunk(tx) {
-		part := owners[start:min(start+lookupChunk(tx), len(owners))]
+	for start := 0; start < len(owners); start += lookupChunk {
+		part := owners[start:min(start+lookupChunk, len(owners))]
 		args := []any{c.ID}
-		q := `SELECT id, owner, unit FROM ledger_accounts WHERE coop_id = $1 AND owner IN (` + placeholders(&args, part) + `)`
+		q := `SELECT id, owner, unit FROM ledger_accounts WHERE coop_id = ` + param(tx, 1) + ` AND owner IN (` + placeholders(tx, &args, part) + `)`
 		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("ledger: find accounts: %w", err)
@@ -374,24 +368,26 @@ func (s *Service) findAccounts(ctx context.Context, sc *stmts, c *coop.Coop, key
 	return nil
 }
 
-// placeholders appends vals to args and returns "$n, $n+1, …" for them.
-func placeholders[T any](args *[]any, vals []T) string {
+// placeholders appends vals to args and returns their parameters,
+// "$n, $n+1, …" ("?, ?, …" on SQLite: see param).
+func placeholders[T any](tx *store.Tx, args *[]any, vals []T) string {
 	var b strings.Builder
 	for i, v := range vals {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		*args = append(*args, v)
-		fmt.Fprintf(&b, "$%d", len(*args))
+		b.WriteString(param(tx, len(*args)))
 	}
 	return b.String()
 }
 
-// checkOwners refuses to open an account for an owner that does not
-// exist in c: a handle that is no member's, a bucket or offer that its
-// package does not know.
-func (s *Service) checkOwners(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) error {
+// badOwners says, for each owner among keys that no account may be
+// opened for in c, why: a handle that is no member's, a bucket or offer
+// that its package does not know.
+func (s *Service) badOwners(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) (map[string]error, error) {
 	tx := sc.tx
+	bad := map[string]error{}
 	var handles []string
 	seen := map[string]bool{}
 	for _, k := range keys {
@@ -404,38 +400,41 @@ func (s *Service) checkOwners(ctx context.Context, sc *stmts, c *coop.Coop, keys
 			continue
 		}
 		if err := s.ownerExists(ctx, tx, c, k.owner); err != nil {
-			return err
+			if _, ok := errors.AsType[*errs.ValidationError](err); !ok {
+				return nil, err
+			}
+			bad[k.owner] = err
 		}
 	}
 	found := make(map[string]bool, len(handles))
-	for start := 0; start < len(handles); start += lookupChunk(tx) {
-		part := handles[start:min(start+lookupChunk(tx), len(handles))]
+	for start := 0; start < len(handles); start += lookupChunk {
+		part := handles[start:min(start+lookupChunk, len(handles))]
 		args := []any{c.ID}
 		q := `SELECT a.handle FROM members m JOIN accounts a ON a.id = m.account_id
-			WHERE m.coop_id = $1 AND a.handle IN (` + placeholders(&args, part) + `)`
-		rows, err := tx.QueryContext(ctx, q, args...)
+			WHERE m.coop_id = ` + param(tx, 1) + ` AND a.handle IN (` + placeholders(tx, &args, part) + `)`
+		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
-			return fmt.Errorf("ledger: find members: %w", err)
+			return nil, fmt.Errorf("ledger: find members: %w", err)
 		}
 		for rows.Next() {
 			var h string
 			if err := rows.Scan(&h); err != nil {
 				rows.Close()
-				return fmt.Errorf("ledger: find members: %w", err)
+				return nil, fmt.Errorf("ledger: find members: %w", err)
 			}
 			found[h] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("ledger: find members: %w", err)
+			return nil, fmt.Errorf("ledger: find members: %w", err)
 		}
 	}
 	for _, h := range handles {
 		if !found[h] {
-			return errs.Invalid("account", fmt.Sprintf("%s is not a member of %s", h, c.Name))
+			bad["member:"+h] = errs.Invalid("account", fmt.Sprintf("%s is not a member of %s", h, c.Name))
 		}
 	}
-	return nil
+	return bad, nil
 }
 
 func (s *Service) insertTransfers(ctx context.Context, sc *stmts, c *coop.Coop, es []entry, ids map[acctKey]int64) error {
@@ -513,7 +512,7 @@ func (s *Service) applyDeltas(ctx context.Context, sc *stmts, order []int64, del
 func (s *Service) whoFailed(ctx context.Context, tx *store.Tx, part []int64, delta map[int64]*sums, names map[int64]string) error {
 	args := []any{}
 	q := `SELECT id, no_overdraft, debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts
-		WHERE id IN (` + placeholders(&args, part) + `) ORDER BY id`
+		WHERE id IN (` + placeholders(tx, &args, part) + `) ORDER BY id`
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("ledger: move balances: %w", err)
@@ -542,10 +541,10 @@ func (s *Service) whoFailed(ctx context.Context, tx *store.Tx, part []int64, del
 func (s *Service) existing(ctx context.Context, sc *stmts, coopID int64, ids []string) (map[string]stored, error) {
 	tx := sc.tx
 	out := map[string]stored{}
-	for start := 0; start < len(ids); start += lookupChunk(tx) {
-		part := ids[start:min(start+lookupChunk(tx), len(ids))]
+	for start := 0; start < len(ids); start += lookupChunk {
+		part := ids[start:min(start+lookupChunk, len(ids))]
 		args := []any{coopID}
-		q := selectTransfer + ` WHERE t.coop_id = $1 AND t.id IN (` + placeholders(&args, part) + `)`
+		q := selectTransfer + ` WHERE t.coop_id = ` + param(tx, 1) + ` AND t.id IN (` + placeholders(tx, &args, part) + `)`
 		rows, err := sc.query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: look up transfers: %w", err)
