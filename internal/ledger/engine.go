@@ -190,7 +190,8 @@ func (s *Service) applyJobs(ctx context.Context, sc *stmts, jobs []*job) error {
 	}
 
 	// Write: open the accounts the accepted jobs need, then the journal,
-	// then every account once, then the audit events.
+	// then every other account once, then the audit events.
+	born := map[int64]bool{} // accounts opened with their totals just now
 	for _, c := range coops {
 		st := states[c.ID]
 		var open []acctKey
@@ -200,12 +201,16 @@ func (s *Service) applyJobs(ctx context.Context, sc *stmts, jobs []*job) error {
 			}
 		}
 		if len(open) > 0 {
-			opened, err := s.openAccounts(ctx, sc, c, open)
+			// A new account starts with what the accepted jobs did to it.
+			opened, fresh, err := s.openAccounts(ctx, sc, c, open, func(k acctKey) sums { return st.accts[k].sums })
 			if err != nil {
 				return err
 			}
 			for k, id := range opened {
 				st.accts[k].id = id
+				if fresh[k] {
+					born[id] = true
+				}
 			}
 		}
 	}
@@ -255,7 +260,7 @@ func (s *Service) applyJobs(ctx context.Context, sc *stmts, jobs []*job) error {
 	}
 	order = order[:0]
 	for id, d := range delta {
-		if *d != (sums{}) {
+		if *d != (sums{}) && !born[id] {
 			order = append(order, id)
 		}
 	}

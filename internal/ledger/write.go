@@ -282,7 +282,7 @@ func (s *Service) accounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []
 			return nil, err
 		}
 	}
-	opened, err := s.openAccounts(ctx, sc, c, missing)
+	opened, _, err := s.openAccounts(ctx, sc, c, missing, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -292,10 +292,12 @@ func (s *Service) accounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []
 	return ids, nil
 }
 
-// openAccounts opens c's accounts for keys and returns their ids. A
-// concurrent transaction may have opened one meanwhile: its row is kept
-// (PostgreSQL waits for it to commit first).
-func (s *Service) openAccounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey) (map[acctKey]int64, error) {
+// openAccounts opens c's accounts for keys, each with the totals init
+// gives it (nil: zero), and returns their ids and which of them this
+// call opened. A concurrent transaction may have opened one meanwhile:
+// its row is kept (PostgreSQL waits for it to commit first), and the
+// caller moves its balances with an UPDATE instead.
+func (s *Service) openAccounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey, init func(acctKey) sums) (map[acctKey]int64, map[acctKey]bool, error) {
 	tx := sc.tx
 	// Open them in a fixed order, so two transactions opening the same
 	// accounts on PostgreSQL wait for each other instead of deadlocking.
@@ -304,27 +306,60 @@ func (s *Service) openAccounts(ctx context.Context, sc *stmts, c *coop.Coop, key
 		return strings.Compare(a.owner+"\x00"+a.unit, b.owner+"\x00"+b.unit)
 	})
 	now := s.now()
-	const cols = 6
-	err := execRows(ctx, sc, len(keys), cols, func(k int) string {
-		return `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at) VALUES ` +
-			values(tx, k, cols, 1, "%s") + ` ON CONFLICT (coop_id, owner, unit) DO NOTHING`
-	}, func(dst []any, i int) []any {
-		external := keys[i].owner == "external"
-		return append(dst, c.ID, keys[i].owner, keys[i].unit, !external, external, now)
-	}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: open accounts: %w", err)
-	}
+	const cols = 10
+	per := bulkParams / cols
 	ids := make(map[acctKey]int64, len(keys))
-	if err := s.findAccounts(ctx, sc, c, keys, ids); err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if _, ok := ids[k]; !ok {
-			return nil, fmt.Errorf("ledger: account %s %s did not open", k.owner, k.unit)
+	fresh := make(map[acctKey]bool, len(keys))
+	args := make([]any, 0, per*cols)
+	for start := 0; start < len(keys); start += per {
+		part := keys[start:min(start+per, len(keys))]
+		q := `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at,
+				debits_posted, credits_posted, debits_pending, credits_pending) VALUES ` +
+			values(tx, len(part), cols, 1, "%s") + ` ON CONFLICT (coop_id, owner, unit) DO NOTHING RETURNING id, owner, unit`
+		args = args[:0]
+		for _, k := range part {
+			external := k.owner == "external"
+			var t sums
+			if init != nil {
+				t = init(k)
+			}
+			args = append(args, c.ID, k.owner, k.unit, !external, external, now, t.dp, t.cp, t.dq, t.cq)
+		}
+		rows, err := sc.query(ctx, q, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ledger: open accounts: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var k acctKey
+			if err := rows.Scan(&id, &k.owner, &k.unit); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("ledger: open accounts: %w", err)
+			}
+			ids[k], fresh[k] = id, true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("ledger: open accounts: %w", err)
 		}
 	}
-	return ids, nil
+	if len(ids) < len(keys) {
+		var rest []acctKey
+		for _, k := range keys {
+			if !fresh[k] {
+				rest = append(rest, k)
+			}
+		}
+		if err := s.findAccounts(ctx, sc, c, rest, ids); err != nil {
+			return nil, nil, err
+		}
+		for _, k := range rest {
+			if _, ok := ids[k]; !ok {
+				return nil, nil, fmt.Errorf("ledger: account %s %s did not open", k.owner, k.unit)
+			}
+		}
+	}
+	return ids, fresh, nil
 }
 
 func (s *Service) findAccounts(ctx context.Context, sc *stmts, c *coop.Coop, keys []acctKey, ids map[acctKey]int64) error {
@@ -480,32 +515,55 @@ func (s *Service) insertTransfers(ctx context.Context, sc *stmts, c *coop.Coop, 
 // locked row, so two concurrent spenders cannot both pass; an account the
 // UPDATE left alone is the one that would have been overdrawn.
 func (s *Service) applyDeltas(ctx context.Context, sc *stmts, order []int64, delta map[int64]*sums, ids map[acctKey]int64) error {
-	const cols = 5
-	err := execRows(ctx, sc, len(order), cols, func(k int) string {
-		return `WITH d (id, dp, cp, dq, cq) AS (VALUES ` + values(sc.tx, k, cols, 1, "CAST(%s AS BIGINT)") + `)
+	tx := sc.tx
+	// The ids come twice: in d, and as a plain IN list, which makes
+	// SQLite find each row by its key; given d alone, from a few hundred
+	// rows on it scans the whole table and probes d instead.
+	const cols = 6
+	per := bulkParams / cols
+	args := make([]any, 0, per*cols)
+	for start := 0; start < len(order); start += per {
+		part := order[start:min(start+per, len(order))]
+		k := len(part)
+		var in strings.Builder
+		for i := range k {
+			if i > 0 {
+				in.WriteString(", ")
+			}
+			in.WriteString(param(tx, 5*k+i+1))
+		}
+		q := `WITH d (id, dp, cp, dq, cq) AS (VALUES ` + values(tx, k, 5, 1, "CAST(%s AS BIGINT)") + `)
 			UPDATE ledger_accounts SET debits_posted = debits_posted + d.dp, credits_posted = credits_posted + d.cp,
 				debits_pending = debits_pending + d.dq, credits_pending = credits_pending + d.cq
-			FROM d WHERE ledger_accounts.id = d.id
+			FROM d WHERE ledger_accounts.id = d.id AND ledger_accounts.id IN (` + in.String() + `)
 				AND (NOT no_overdraft OR credits_posted + d.cp - debits_posted - d.dp - debits_pending - d.dq >= 0)
 				AND debits_posted + d.dp <= ` + maxTotalSQL + ` AND credits_posted + d.cp <= ` + maxTotalSQL + `
 				AND debits_pending + d.dq <= ` + maxTotalSQL + ` AND credits_pending + d.cq <= ` + maxTotalSQL
-	}, func(dst []any, i int) []any {
-		d := delta[order[i]]
-		return append(dst, order[i], d.dp, d.cp, d.dq, d.cq)
-	}, func(start, k int, affected int64) error {
-		if affected == int64(k) {
-			return nil
+		args = args[:0]
+		for _, id := range part {
+			d := delta[id]
+			args = append(args, id, d.dp, d.cp, d.dq, d.cq)
 		}
-		names := make(map[int64]string, len(ids))
-		for key, id := range ids {
-			names[id] = key.owner + " (" + key.unit + ")"
+		for _, id := range part {
+			args = append(args, id)
 		}
-		return s.whoFailed(ctx, sc.tx, order[start:start+k], delta, names)
-	})
-	if err != nil && !errors.Is(err, errs.ErrConflict) {
-		return fmt.Errorf("ledger: move balances: %w", err)
+		st, err := sc.prep(ctx, q)
+		if err != nil {
+			return fmt.Errorf("ledger: move balances: %w", err)
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: move balances: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(k) {
+			names := make(map[int64]string, len(ids))
+			for key, id := range ids {
+				names[id] = key.owner + " (" + key.unit + ")"
+			}
+			return s.whoFailed(ctx, tx, part, delta, names)
+		}
 	}
-	return err
+	return nil
 }
 
 // whoFailed names the account a refused update would have overdrawn.
