@@ -96,7 +96,7 @@ func minorDigits(unit string) int {
 }
 
 // formatAmount writes minor units as a decimal of the unit, e.g. 123456
-// EUR as "1,234.56 EUR".
+// EUR as "1,234.56 EUR" (with a no-break space).
 func formatAmount(minor int64, unit string) string {
 	neg := minor < 0
 	u := uint64(minor)
@@ -122,7 +122,7 @@ func formatAmount(minor int64, unit string) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String() + frac + " " + unit
+	return b.String() + frac + "\u00a0" + unit // no line break inside an amount
 }
 
 // parseAmount reads a decimal typed in a form ("12.5", "1,200.00") as
@@ -159,7 +159,9 @@ func newAccountRow(a ledger.Account) accountRow {
 	if a.DebitsPending > 0 {
 		row.Reserved = formatAmount(a.DebitsPending, a.Unit)
 	}
-	row.Handle, _ = strings.CutPrefix(a.Owner, "member:")
+	if h, ok := strings.CutPrefix(a.Owner, "member:"); ok {
+		row.Handle = h
+	}
 	return row
 }
 
@@ -343,8 +345,11 @@ func (h *handler) recordTransfer(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		d.Problem = message(err, map[int]error{http.StatusForbidden: errs.ErrForbidden, http.StatusConflict: errs.ErrConflict}[status])
-		if errors.Is(err, ledger.ErrInsufficient) {
-			d.Problem = strings.TrimSuffix(d.Problem, ": insufficient funds")
+		if msg := err.Error(); errors.Is(err, ledger.ErrInsufficient) {
+			// The ledger counts the shortfall in minor units, which is
+			// for the API; here the account is what matters.
+			who, _, _ := strings.Cut(msg, " has not enough available")
+			d.Problem = "Refused: " + who + " has not enough available for this transfer."
 		}
 	}
 	if d.Form.ID == "" || errors.Is(err, errs.ErrConflict) {
