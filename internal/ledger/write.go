@@ -17,15 +17,12 @@ import (
 	"opencoop/internal/store"
 )
 
-// A batch is written in a fixed number of statements whatever its size
-// (RULES.md 3.1, issue target 20,000 transfers/s): the ids it uses are
-// looked up at once, its accounts are found (or opened) at once, its
-// journal rows go in as multi-row INSERTs, and each account it touches is
-// updated once, by the batch's net effect.
+// The statements that write the books, shared by the engine (engine.go:
+// Apply and Submit) and by commit (Resolve and Reverse, one entry each).
 //
-// Checking the no-overdraft rule on the net effect is what an atomic batch
-// means: nobody — no other transaction, no reader, no crash — ever sees
-// the books between two transfers of one batch, so the invariant
+// Checking the no-overdraft rule on a batch's net effect is what an atomic
+// batch means: nobody — no other transaction, no reader, no crash — ever
+// sees the books between two transfers of one batch, so the invariant
 // "no no-overdraft account is below zero counting pending debits" holds
 // at every state that exists. A batch that pays a member and has her pay
 // on in the same commit is therefore accepted, whatever order its
@@ -46,7 +43,9 @@ const bulkParams = 1600
 // 8,000 "$n" parameters costs 8,000² steps; anonymous "?" parameters are
 // bound by position at no such cost. PostgreSQL accepts only "$n". So
 // these statements are built with param, which gives each engine its
-// own, and every parameter is positional (none used twice).
+// own, and every parameter is positional (none used twice). (STYLE.md
+// asks for one query text for both engines; this is the measured
+// exception.)
 func param(tx *store.Tx, n int) string {
 	if tx.Engine == store.Postgres {
 		return "$" + strconv.Itoa(n)

@@ -96,7 +96,7 @@ func minorDigits(unit string) int {
 }
 
 // formatAmount writes minor units as a decimal of the unit, e.g. 123456
-// EUR as "1,234.56 EUR" (with a no-break space).
+// EUR as "1,234.56 EUR".
 func formatAmount(minor int64, unit string) string {
 	neg := minor < 0
 	u := uint64(minor)
@@ -122,7 +122,7 @@ func formatAmount(minor int64, unit string) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String() + frac + "\u00a0" + unit // no line break inside an amount
+	return b.String() + frac + " " + unit
 }
 
 // parseAmount reads a decimal typed in a form ("12.5", "1,200.00") as
