@@ -9,8 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"opencoop/internal/audit"
 	"opencoop/internal/auth"
@@ -64,24 +62,6 @@ func (s *Service) CloseDue(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// RunScheduler closes due proposals every interval until ctx ends.
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.CloseDue(ctx); err != nil {
-				logger.Error("closing due proposals", "err", err)
-			} else if n > 0 {
-				logger.Info("closed due proposals", "count", n)
-			}
-		}
-	}
 }
 
 // close counts proposal id and stores its result in one transaction.

@@ -12,8 +12,6 @@
 package pool
 
 import (
-	"context"
-	"log/slog"
 	"time"
 
 	"opencoop/internal/coop"
@@ -30,23 +28,3 @@ type Service struct {
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
-
-// RunScheduler runs the package's periodic work every interval until ctx
-// ends: the months' marketplace distributions and levies as they fall due
-// (see [Service.RunDue]), once at start and then on every tick.
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := s.RunDue(ctx); err != nil {
-			logger.Error("running pools and levies", "err", err)
-		} else if n > 0 {
-			logger.Info("ran pools and levies", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -281,24 +280,18 @@ func TestPermissions(t *testing.T) {
 	}
 }
 
-// TestScheduler runs the scheduler until it has charged the month's levy.
-func TestScheduler(t *testing.T) {
+// TestRunDue charges the month's levy when it falls due, once however
+// often the scheduler asks.
+func TestRunDue(t *testing.T) {
 	w := newWorld(t)
 	w.setRule(pool.SolidarityLevy, `{"projects": [{"member": "bo", "area_m2": 80, "base_rent": 700, "start": "2026-11"}]}`)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		w.pool.RunScheduler(ctx, 10*time.Millisecond, slog.New(slog.DiscardHandler))
-		close(done)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for w.count(`SELECT COUNT(*) FROM pool_periods`) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	for range 2 {
+		if _, err := w.pool.RunDue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cancel()
-	<-done
 	if n := w.count(`SELECT COUNT(*) FROM transfers WHERE id = 'levy:2026-11:bo' AND amount = 800`); n != 1 {
-		t.Errorf("the scheduler charged %d levies of 800 for November, want 1", n)
+		t.Errorf("RunDue charged %d levies of 800 for November, want 1", n)
 	}
 }
 

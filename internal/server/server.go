@@ -178,6 +178,26 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// every runs job at once and then every interval until ctx ends, logging
+// what it did (a count of things) and any error. Each domain package
+// exposes its due work as such a job; this is the one scheduler.
+func every(ctx context.Context, interval time.Duration, logger *slog.Logger, did string, job func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := job(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("scheduled job failed", "job", did, "err", err)
+		} else if n > 0 {
+			logger.Info(did, "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // Serve listens on addr until ctx ends, running the scheduler beside it,
 // then shuts down gracefully.
 func (a *App) Serve(ctx context.Context, addr string) error {
@@ -185,11 +205,11 @@ func (a *App) Serve(ctx context.Context, addr string) error {
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go a.Govern.RunScheduler(ctx, time.Second, a.Logger)
+	go every(ctx, time.Second, a.Logger, "closed due proposals", a.Govern.CloseDue)
 	go a.Ledger.RunScheduler(ctx, time.Second, a.Logger)
-	go a.Pool.RunScheduler(ctx, time.Minute, a.Logger)
+	go every(ctx, time.Minute, a.Logger, "ran due pools and levies", a.Pool.RunDue)
 	go a.Budget.RunScheduler(ctx, time.Second, a.Logger)
-	go a.Shares.RunScheduler(ctx, time.Second, a.Logger)
+	go every(ctx, time.Second, a.Logger, "closed due share offers", a.Shares.CloseDue)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	a.Logger.Info("serving", "addr", addr, "url", a.BaseURL, "engine", a.DB.Engine())

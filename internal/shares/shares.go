@@ -25,7 +25,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -45,25 +44,6 @@ type Service struct {
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
-
-// RunScheduler closes, every interval until ctx ends, the offers whose
-// window has ended (as "system"; see [Service.CloseDue]).
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.CloseDue(ctx); err != nil {
-				logger.Error("closing share offers", "err", err)
-			} else if n > 0 {
-				logger.Info("closed share offers", "count", n)
-			}
-		}
-	}
-}
 
 // OwnerExists tells the ledger whether offer:<id> exists in co-op coopID:
 // nil if it does, a *errs.ValidationError saying why not otherwise.
