@@ -4,7 +4,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -98,13 +97,7 @@ func meetingPaths(add func(method, path string, o obj)) {
 }
 
 // meetingID reads the path's meeting id.
-func meetingID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &httpError{http.StatusNotFound, "not_found", fmt.Sprintf("no meeting %q", r.PathValue("id"))}
-	}
-	return id, nil
-}
+func meetingID(r *http.Request) (int64, error) { return pathInt64(r, "id", "meeting") }
 
 // onMeeting is the caller's account and the path's meeting id.
 func (h *handler) onMeeting(r *http.Request) (auth.Account, int64, error) {

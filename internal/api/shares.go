@@ -4,9 +4,7 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 
 	"opencoop/internal/errs"
 	"opencoop/internal/shares"
@@ -107,16 +105,6 @@ func sharesPaths(add func(method, path string, o obj)) {
 	add("POST", "/coops/{slug}/withdrawals/resume", op("Record the board's decision to resume withdrawals (secretaries); 409 when they run already", reason, "201", suspension, true))
 }
 
-// sharesPathID reads the path value name as a positive id; anything else is a
-// 404 naming what.
-func sharesPathID(r *http.Request, name, what string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &httpError{http.StatusNotFound, "not_found", fmt.Sprintf("no %s %q", what, r.PathValue(name))}
-	}
-	return id, nil
-}
-
 // sharesStatus is 201 for what was created, 200 for a replay.
 func sharesStatus(created bool) int {
 	if created {
@@ -158,7 +146,7 @@ func (h *handler) showOffer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "offer")
+	id, err := pathInt64(r, "id", "offer")
 	if err != nil {
 		return err
 	}
@@ -174,7 +162,7 @@ func (h *handler) registerApplicant(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "offer")
+	id, err := pathInt64(r, "id", "offer")
 	if err != nil {
 		return err
 	}
@@ -190,7 +178,7 @@ func (h *handler) applyForShares(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "offer")
+	id, err := pathInt64(r, "id", "offer")
 	if err != nil {
 		return err
 	}
@@ -212,7 +200,7 @@ func (h *handler) listApplications(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "offer")
+	id, err := pathInt64(r, "id", "offer")
 	if err != nil {
 		return err
 	}
@@ -228,11 +216,11 @@ func (h *handler) withdrawApplication(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "offer")
+	id, err := pathInt64(r, "id", "offer")
 	if err != nil {
 		return err
 	}
-	app, err := sharesPathID(r, "app", "application")
+	app, err := pathInt64(r, "app", "application")
 	if err != nil {
 		return err
 	}
@@ -248,7 +236,7 @@ func (h *handler) closeOffer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "offer")
+	id, err := pathInt64(r, "id", "offer")
 	if err != nil {
 		return err
 	}
@@ -322,7 +310,7 @@ func (h *handler) approveWithdrawal(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "withdrawal request")
+	id, err := pathInt64(r, "id", "withdrawal request")
 	if err != nil {
 		return err
 	}
@@ -338,7 +326,7 @@ func (h *handler) rejectWithdrawal(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	id, err := sharesPathID(r, "id", "withdrawal request")
+	id, err := pathInt64(r, "id", "withdrawal request")
 	if err != nil {
 		return err
 	}

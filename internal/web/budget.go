@@ -299,10 +299,12 @@ type bucketItemRow struct {
 	Title, Min, Max string
 }
 
-func roundID(r *http.Request, what string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+// pathInt64 reads the path value name as a positive id; anything else is
+// a 404 naming what.
+func pathInt64(r *http.Request, name, what string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &httpError{http.StatusNotFound, fmt.Sprintf("There is no %s %q.", what, r.PathValue("id"))}
+		return 0, &httpError{http.StatusNotFound, fmt.Sprintf("There is no %s %q.", what, r.PathValue(name))}
 	}
 	return id, nil
 }
@@ -312,7 +314,7 @@ func (h *handler) showRound(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := roundID(r, "round")
+	id, err := pathInt64(r, "id", "round")
 	if err != nil {
 		return err
 	}
@@ -378,7 +380,7 @@ func (h *handler) createBucket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := roundID(r, "round")
+	id, err := pathInt64(r, "id", "round")
 	if err != nil {
 		return err
 	}
@@ -436,7 +438,7 @@ func (h *handler) closeRound(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := roundID(r, "round")
+	id, err := pathInt64(r, "id", "round")
 	if err != nil {
 		return err
 	}
@@ -474,7 +476,7 @@ func (h *handler) showBucket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := roundID(r, "bucket")
+	id, err := pathInt64(r, "id", "bucket")
 	if err != nil {
 		return err
 	}
@@ -559,7 +561,7 @@ func (h *handler) contribute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := roundID(r, "bucket")
+	id, err := pathInt64(r, "id", "bucket")
 	if err != nil {
 		return err
 	}
@@ -590,7 +592,7 @@ func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := roundID(r, "bucket")
+	id, err := pathInt64(r, "id", "bucket")
 	if err != nil {
 		return err
 	}
@@ -606,7 +608,7 @@ func (h *handler) changeBucket(action string) func(w http.ResponseWriter, r *htt
 		if err != nil {
 			return err
 		}
-		id, err := roundID(r, "bucket")
+		id, err := pathInt64(r, "id", "bucket")
 		if err != nil {
 			return err
 		}

@@ -218,13 +218,7 @@ type proxyForm struct {
 }
 
 // meetingID reads the path's meeting id; a malformed one is no meeting.
-func meetingID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("no meeting %q: %w", r.PathValue("id"), errs.ErrNotFound)
-	}
-	return id, nil
-}
+func meetingID(r *http.Request) (int64, error) { return pathInt64(r, "id", "meeting") }
 
 // onMeeting is the signed-in account and the path's meeting id.
 func (h *handler) onMeeting(r *http.Request) (auth.Account, int64, error) {

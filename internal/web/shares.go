@@ -37,16 +37,6 @@ func (h *handler) registerShares(handle func(string, func(http.ResponseWriter, *
 	handle("POST /coops/{slug}/shares/withdrawals/{id}/reject", h.rejectWithdrawal)
 }
 
-// sharesID reads the path value name as a positive id; anything else is
-// a 404 naming what.
-func sharesID(r *http.Request, name, what string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &httpError{http.StatusNotFound, fmt.Sprintf("There is no %s %q.", what, r.PathValue(name))}
-	}
-	return id, nil
-}
-
 // offerView is an offer with its amounts written out for the page.
 type offerView struct {
 	*shares.Offer
@@ -276,7 +266,7 @@ func (h *handler) showOffer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := sharesID(r, "id", "share offer")
+	id, err := pathInt64(r, "id", "share offer")
 	if err != nil {
 		return err
 	}
@@ -361,7 +351,7 @@ func (h *handler) onOffer(r *http.Request) (auth.Account, *coop.Coop, int64, err
 	if err != nil {
 		return me, nil, 0, err
 	}
-	id, err := sharesID(r, "id", "share offer")
+	id, err := pathInt64(r, "id", "share offer")
 	return me, c, id, err
 }
 
@@ -404,7 +394,7 @@ func (h *handler) withdrawApplication(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	app, err := sharesID(r, "app", "application")
+	app, err := pathInt64(r, "app", "application")
 	if err != nil {
 		return err
 	}
@@ -649,7 +639,7 @@ func (h *handler) approveWithdrawal(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	id, err := sharesID(r, "id", "withdrawal request")
+	id, err := pathInt64(r, "id", "withdrawal request")
 	if err != nil {
 		return err
 	}
@@ -664,7 +654,7 @@ func (h *handler) rejectWithdrawal(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	id, err := sharesID(r, "id", "withdrawal request")
+	id, err := pathInt64(r, "id", "withdrawal request")
 	if err != nil {
 		return err
 	}
