@@ -272,7 +272,7 @@ func (s *Service) applyJobs(ctx context.Context, sc *stmts, jobs []*job) error {
 	}
 	for _, j := range accepted {
 		if _, err := audit.Record(ctx, tx, audit.Entry{Chain: j.c.ID, At: now, Actor: j.actor, Action: "ledger.transfers",
-			Object: "ledger:" + j.c.Slug, Payload: map[string]any{"transfers": j.out}}); err != nil {
+			Object: "ledger:" + j.c.Slug, Payload: auditPayload(j.out)}); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -99,11 +100,18 @@ func execRows(ctx context.Context, sc *stmts, n, params int, text func(k int) st
 	check func(start, k int, affected int64) error) error {
 	per := bulkParams / params
 	buf := make([]any, 0, per*params+2)
+	var st *sql.Stmt
+	lastK := 0
 	for start := 0; start < n; start += per {
 		k := min(per, n-start)
-		st, err := sc.prep(ctx, text(k))
-		if err != nil {
-			return err
+		if k != lastK {
+			// Only the last statement of a long run differs in size:
+			// its text is built, and looked up, once per size.
+			var err error
+			if st, err = sc.prep(ctx, text(k)); err != nil {
+				return err
+			}
+			lastK = k
 		}
 		buf = buf[:0]
 		for i := start; i < start+k; i++ {
@@ -141,7 +149,11 @@ func values(tx *store.Tx, k, params, first int, wrap string) string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, wrap, param(tx, n))
+			if wrap == "%s" {
+				b.WriteString(param(tx, n))
+			} else {
+				fmt.Fprintf(&b, wrap, param(tx, n))
+			}
 			n++
 		}
 		b.WriteByte(')')
@@ -302,7 +314,7 @@ func (s *Service) openAccounts(ctx context.Context, sc *stmts, c *coop.Coop, key
 	// accounts on PostgreSQL wait for each other instead of deadlocking.
 	keys = slices.Clone(keys)
 	slices.SortFunc(keys, func(a, b acctKey) int {
-		return strings.Compare(a.owner+"\x00"+a.unit, b.owner+"\x00"+b.unit)
+		return cmp.Or(strings.Compare(a.owner, b.owner), strings.Compare(a.unit, b.unit))
 	})
 	now := s.now()
 	const cols = 10
@@ -310,11 +322,14 @@ func (s *Service) openAccounts(ctx context.Context, sc *stmts, c *coop.Coop, key
 	ids := make(map[acctKey]int64, len(keys))
 	fresh := make(map[acctKey]bool, len(keys))
 	args := make([]any, 0, per*cols)
+	q := ""
 	for start := 0; start < len(keys); start += per {
 		part := keys[start:min(start+per, len(keys))]
-		q := `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at,
+		if start == 0 || len(part) < per {
+			q = `INSERT INTO ledger_accounts (coop_id, owner, unit, no_overdraft, external, created_at,
 				debits_posted, credits_posted, debits_pending, credits_pending) VALUES ` +
-			values(tx, len(part), cols, 1, "%s") + ` ON CONFLICT (coop_id, owner, unit) DO NOTHING RETURNING id, owner, unit`
+				values(tx, len(part), cols, 1, "%s") + ` ON CONFLICT (coop_id, owner, unit) DO NOTHING RETURNING id, owner, unit`
+		}
 		args = args[:0]
 		for _, k := range part {
 			external := k.owner == "external"
