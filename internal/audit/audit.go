@@ -58,17 +58,18 @@ func Record(ctx context.Context, tx *store.Tx, e Entry) (Event, error) {
 	const head = `INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 1, '')
 		ON CONFLICT (chain) DO UPDATE SET seq = audit_heads.seq + 1
 		RETURNING seq, hash`
-	if err := tx.QueryRowContext(ctx, head, e.Chain).Scan(&ev.Seq, &ev.PrevHash); err != nil {
+	if err := tx.QueryRowPrepared(ctx, head, e.Chain).Scan(&ev.Seq, &ev.PrevHash); err != nil {
 		return Event{}, fmt.Errorf("audit: advance chain %d: %w", e.Chain, err)
 	}
 	ev.Hash = ev.computeHash()
 	const insert = `INSERT INTO audit_events (chain, seq, at, actor, action, object, payload, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	if _, err := tx.ExecContext(ctx, insert, ev.Chain, ev.Seq, ev.At, ev.Actor, ev.Action, ev.Object,
+	if _, err := tx.ExecPrepared(ctx, insert, ev.Chain, ev.Seq, ev.At, ev.Actor, ev.Action, ev.Object,
 		string(ev.Payload), ev.PrevHash, ev.Hash); err != nil {
 		return Event{}, fmt.Errorf("audit: insert %s: %w", e.Action, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_heads SET hash = $2 WHERE chain = $1`, ev.Chain, ev.Hash); err != nil {
+	const move = `UPDATE audit_heads SET hash = $2 WHERE chain = $1`
+	if _, err := tx.ExecPrepared(ctx, move, ev.Chain, ev.Hash); err != nil {
 		return Event{}, fmt.Errorf("audit: move head of chain %d: %w", e.Chain, err)
 	}
 	return ev, nil

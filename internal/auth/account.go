@@ -207,7 +207,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string, k Kind) (Account
 	const q = `SELECT a.id, a.handle, a.name, a.email, a.is_admin, a.created_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = $1 AND s.kind = $2 AND s.expires_at > $3`
-	a, err := scanAccount(s.DB.Read().QueryRowContext(ctx, q, tokenHash(tok), string(k), s.Now().UTC()))
+	a, err := scanAccount(s.DB.QueryRowPrepared(ctx, q, tokenHash(tok), string(k), s.Now().UTC()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, errs.ErrUnauthenticated
 	}

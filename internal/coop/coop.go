@@ -8,7 +8,6 @@ package coop
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -287,44 +286,57 @@ func (s *Service) Found(ctx context.Context, founder auth.Account, n NewCoop) (*
 	return c, nil
 }
 
-const selectCoop = `SELECT id, slug, name, purpose, preset, currency, notice_days, proxy_limit, created_at,
-	delegation, delegation_within_class, delegation_cap FROM coops`
+// selectCoop reads a co-op and its classes in one query, a row per class
+// in the founders' order.
+const selectCoop = `SELECT c.id, c.slug, c.name, c.purpose, c.preset, c.currency, c.notice_days, c.proxy_limit, c.created_at,
+	c.delegation, c.delegation_within_class, c.delegation_cap, cl.id, cl.key, cl.name, cl.weight, cl.votes
+	FROM coops c LEFT JOIN classes cl ON cl.coop_id = c.id`
 
 // CoopBySlug returns the co-op with its classes, or errs.ErrNotFound.
 func (s *Service) CoopBySlug(ctx context.Context, slug string) (*Coop, error) {
-	return s.coopWhere(ctx, `slug = $1`, strings.ToLower(slug))
+	const q = selectCoop + ` WHERE c.slug = $1 ORDER BY cl.position`
+	return s.coopWhere(ctx, q, strings.ToLower(slug))
 }
 
 // CoopByID returns the co-op with its classes, or errs.ErrNotFound.
 func (s *Service) CoopByID(ctx context.Context, id int64) (*Coop, error) {
-	return s.coopWhere(ctx, `id = $1`, id)
+	const q = selectCoop + ` WHERE c.id = $1 ORDER BY cl.position`
+	return s.coopWhere(ctx, q, id)
 }
 
-func (s *Service) coopWhere(ctx context.Context, where string, arg any) (*Coop, error) {
-	var c Coop
-	err := s.DB.Read().QueryRowContext(ctx, selectCoop+` WHERE `+where, arg).Scan(&c.ID, &c.Slug, &c.Name,
-		&c.Purpose, &c.Preset, &c.Currency, &c.NoticeDays, &c.ProxyLimit, &c.CreatedAt,
-		&c.Delegation.Enabled, &c.Delegation.WithinClassOnly, &c.Delegation.Cap)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("no co-op %v: %w", arg, errs.ErrNotFound)
-	}
+func (s *Service) coopWhere(ctx context.Context, q string, arg any) (*Coop, error) {
+	rows, err := s.DB.QueryPrepared(ctx, q, arg)
 	if err != nil {
 		return nil, fmt.Errorf("coop: load %v: %w", arg, err)
 	}
-	c.CreatedAt = c.CreatedAt.UTC()
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, key, name, weight, votes FROM classes WHERE coop_id = $1 ORDER BY position`, c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("coop: load classes: %w", err)
-	}
 	defer rows.Close()
+	var c *Coop
 	for rows.Next() {
-		var cl Class
-		if err := rows.Scan(&cl.ID, &cl.Key, &cl.Name, &cl.Weight, &cl.Votes); err != nil {
-			return nil, fmt.Errorf("coop: scan class: %w", err)
+		var row Coop
+		var id, weight sql.NullInt64
+		var key, name sql.NullString
+		var votes sql.NullBool
+		if err := rows.Scan(&row.ID, &row.Slug, &row.Name, &row.Purpose, &row.Preset, &row.Currency, &row.NoticeDays,
+			&row.ProxyLimit, &row.CreatedAt, &row.Delegation.Enabled, &row.Delegation.WithinClassOnly, &row.Delegation.Cap,
+			&id, &key, &name, &weight, &votes); err != nil {
+			return nil, fmt.Errorf("coop: load %v: %w", arg, err)
 		}
-		c.Classes = append(c.Classes, cl)
+		if c == nil {
+			c = &row
+			c.CreatedAt = c.CreatedAt.UTC()
+		}
+		if id.Valid {
+			c.Classes = append(c.Classes, Class{ID: id.Int64, Key: key.String, Name: name.String, Weight: weight.Int64,
+				Votes: votes.Bool})
+		}
 	}
-	return &c, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("coop: load %v: %w", arg, err)
+	}
+	if c == nil {
+		return nil, fmt.Errorf("no co-op %v: %w", arg, errs.ErrNotFound)
+	}
+	return c, nil
 }
 
 // Summary is a co-op as lists show it.

@@ -89,20 +89,29 @@ func scanMember(row interface{ Scan(...any) error }) (Member, error) {
 // MemberOf returns account's membership of c in any state, or
 // errs.ErrNotFound.
 func (s *Service) MemberOf(ctx context.Context, c *Coop, account int64) (Member, error) {
-	return s.memberWhere(ctx, s.DB.Read(), c, `m.account_id = $2`, account)
+	return s.memberWhere(ctx, s.DB, c, memberByAccount, account)
 }
 
 // MemberByHandle returns the membership of the account with handle h.
 func (s *Service) MemberByHandle(ctx context.Context, c *Coop, h string) (Member, error) {
-	return s.memberWhere(ctx, s.DB.Read(), c, `a.handle = $2`, h)
+	return s.memberWhere(ctx, s.DB, c, memberByHandle, h)
 }
 
+// The two ways memberWhere finds a member, kept as whole texts so that
+// each is prepared once.
+const (
+	memberByAccount = selectMember + ` WHERE m.coop_id = $1 AND m.account_id = $2`
+	memberByHandle  = selectMember + ` WHERE m.coop_id = $1 AND a.handle = $2`
+)
+
+// queryer is the read pool (*store.DB) or a write transaction (*store.Tx).
 type queryer interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryRowPrepared(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func (s *Service) memberWhere(ctx context.Context, db queryer, c *Coop, where string, arg any) (Member, error) {
-	m, err := scanMember(db.QueryRowContext(ctx, selectMember+` WHERE m.coop_id = $1 AND `+where, c.ID, arg))
+// memberWhere runs q, memberByAccount or memberByHandle, for c and arg.
+func (s *Service) memberWhere(ctx context.Context, db queryer, c *Coop, q string, arg any) (Member, error) {
+	m, err := scanMember(db.QueryRowPrepared(ctx, q, c.ID, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("%v is not a member of %s: %w", arg, c.Name, errs.ErrNotFound)
 	}
@@ -169,7 +178,7 @@ func (s *Service) Members(ctx context.Context, c *Coop, withLeft bool) ([]Member
 func (s *Service) Leave(ctx context.Context, c *Coop, a auth.Account) error {
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	return s.DB.InTx(ctx, func(tx *store.Tx) error {
-		m, err := s.memberWhere(ctx, tx, c, `m.account_id = $2`, a.ID)
+		m, err := s.memberWhere(ctx, tx, c, memberByAccount, a.ID)
 		if err != nil || m.State == StateLeft {
 			return fmt.Errorf("you are not a member of %s: %w", c.Name, errs.ErrNotFound)
 		}
@@ -205,11 +214,11 @@ func (s *Service) UpdateMember(ctx context.Context, c *Coop, by auth.Account, ha
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	var out Member
 	err := s.DB.InTx(ctx, func(tx *store.Tx) error {
-		sec, err := s.memberWhere(ctx, tx, c, `m.account_id = $2`, by.ID)
+		sec, err := s.memberWhere(ctx, tx, c, memberByAccount, by.ID)
 		if err != nil || !sec.Active() || !sec.Secretary {
 			return fmt.Errorf("only a secretary of %s may change members: %w", c.Name, errs.ErrForbidden)
 		}
-		m, err := s.memberWhere(ctx, tx, c, `a.handle = $2`, handle)
+		m, err := s.memberWhere(ctx, tx, c, memberByHandle, handle)
 		if err != nil {
 			return err
 		}

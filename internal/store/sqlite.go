@@ -62,11 +62,15 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
-	// Readers run beside the writer under WAL.
-	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	// Readers run beside the writer under WAL. Idle readers stay open (the
+	// default keeps two): opening one runs the pragmas again and loses its
+	// prepared statements.
+	readers := max(4, runtime.NumCPU())
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
 	return &DB{write: write, read: read, engine: SQLite, closed: func() error {
 		return errors.Join(read.Close(), write.Close())
-	}}, nil
+	}, readStmts: newStmtCache(read, false), writeStmts: newStmtCache(write, true)}, nil
 }
 
 func sqliteCode(err error) int {

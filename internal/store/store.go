@@ -51,6 +51,9 @@ type DB struct {
 	read   *sql.DB
 	engine Engine
 	closed func() error
+	// readStmts and writeStmts cache prepared statements per pool; nil
+	// where the driver caches them itself (PostgreSQL).
+	readStmts, writeStmts *stmtCache
 }
 
 // Open opens the database, checks it answers and applies pending migrations.
@@ -79,8 +82,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // Engine reports which engine db runs on.
 func (db *DB) Engine() Engine { return db.engine }
 
-// Close closes both pools.
-func (db *DB) Close() error { return db.closed() }
+// Close closes the cached prepared statements and both pools.
+func (db *DB) Close() error {
+	var errs []error
+	for _, c := range []*stmtCache{db.readStmts, db.writeStmts} {
+		if c != nil {
+			errs = append(errs, c.close())
+		}
+	}
+	return errors.Join(append(errs, db.closed())...)
+}
 
 // Read returns the read pool, for queries outside a write transaction.
 func (db *DB) Read() *sql.DB { return db.read }
@@ -90,6 +101,7 @@ func (db *DB) Read() *sql.DB { return db.read }
 type Tx struct {
 	*sql.Tx
 	Engine Engine
+	stmts  *stmtCache // the write pool's; nil: none
 }
 
 // InTx runs fn in a write transaction and commits if fn returns nil. The
@@ -101,7 +113,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{Tx: sqlTx, Engine: db.engine}
+	tx := &Tx{Tx: sqlTx, Engine: db.engine, stmts: db.writeStmts}
+	if db.writeStmts != nil {
+		// Once the write connection is free again.
+		defer db.writeStmts.prepareLater(ctx)
+	}
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
