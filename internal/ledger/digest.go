@@ -97,9 +97,30 @@ func appendCanonical(b []byte, t *Transfer) []byte {
 	return append(b, '}')
 }
 
-// appendString quotes s as encoding/json does: plain ASCII as it is, the
-// rest (quotes, backslashes, HTML's <, > and &, control and non-ASCII
+// appendJSONString quotes s as json.Marshal does: plain ASCII as it is,
+// the rest (quotes, backslashes, HTML's <, > and &, control and non-ASCII
 // characters) through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	if plain(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendString quotes s as audit.Canonical does: as json.Marshal, but
+// for invalid UTF-8 (see below).
 func appendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {

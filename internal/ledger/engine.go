@@ -386,6 +386,7 @@ func (s *Service) decide(j *job, st *coopState, now time.Time) ([]Transfer, bool
 	if len(reqs) > 1 {
 		batch = reqs[0].ID
 	}
+	ws := make([]stored, len(reqs)) // one allocation for the job's entries of st.written
 	for i, r := range reqs {
 		t := Transfer{ID: r.ID, Action: ActTransfer, Debit: r.Debit, Credit: r.Credit, Amount: r.Amount, Unit: r.Unit,
 			Kind: r.Kind, Ref: r.Ref, Batch: batch, Actor: j.actor, At: now}
@@ -397,7 +398,8 @@ func (s *Service) decide(j *job, st *coopState, now time.Time) ([]Transfer, bool
 			}
 		}
 		out[i] = t
-		st.written[r.ID] = &stored{Transfer: t, body: j.bodies[i]}
+		ws[i] = stored{Transfer: t, body: j.bodies[i]}
+		st.written[r.ID] = &ws[i]
 	}
 	return out, true, nil
 }

@@ -81,7 +81,7 @@ func (s *Service) Reverse(ctx context.Context, tx *store.Tx, c *coop.Coop, actor
 	if msg := checkID(newID); msg != "" {
 		return Transfer{}, false, errs.Invalid("id", msg)
 	}
-	if kind != "" && !kindRE.MatchString(kind) {
+	if kind != "" && !validKind(kind) {
 		return Transfer{}, false, errs.Invalid("kind", "give a kind: a lower-case word such as reversal or correction")
 	}
 	if kind == "" {
