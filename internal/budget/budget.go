@@ -17,7 +17,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -38,26 +37,6 @@ type Service struct {
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
-
-// RunScheduler closes every round whose funding window has ended, every
-// interval until ctx ends (the close applies the round's policies, as a
-// treasurer's close would).
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.CloseDue(ctx); err != nil {
-				logger.Error("closing budget rounds", "err", err)
-			} else if n > 0 {
-				logger.Info("closed budget rounds", "count", n)
-			}
-		}
-	}
-}
 
 // OwnerExists tells the ledger whether bucket:<id> exists in co-op coopID:
 // nil iff <id> is one of its pots (a bucket or a member's allowance).

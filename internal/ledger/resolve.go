@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -238,22 +237,4 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// RunScheduler expires due pending transfers every interval until ctx ends.
-func (s *Service) RunScheduler(ctx context.Context, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.ExpireDue(ctx); err != nil {
-				logger.Error("expiring pending transfers", "err", err)
-			} else if n > 0 {
-				logger.Info("expired pending transfers", "count", n)
-			}
-		}
-	}
 }
