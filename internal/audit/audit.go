@@ -94,6 +94,15 @@ func Canonical(v any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if out, ok := sortKeys(b); ok {
+		return out, nil
+	}
+	return canonicalSlow(b)
+}
+
+// canonicalSlow sorts b's keys by decoding it into maps and encoding it
+// again; sortKeys gives the same bytes where it applies.
+func canonicalSlow(b []byte) (json.RawMessage, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var generic any

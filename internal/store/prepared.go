@@ -169,6 +169,20 @@ func (tx *Tx) prepared(ctx context.Context, q string) *sql.Stmt {
 	return tx.StmtContext(ctx, st)
 }
 
+// PrepareCached is [sql.Tx.PrepareContext] for a text run in many
+// transactions: the statement is prepared once per write pool and bound to
+// tx; closing it (or the transaction ending) leaves the pool's preparation
+// for the next transaction. Texts built per call (an IN list of n
+// placeholders) may use it too: past the cache's bound they are prepared
+// per call. As with PrepareContext, run one statement at a time per text:
+// two statements of one text in one transaction share a driver statement.
+func (tx *Tx) PrepareCached(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st := tx.prepared(ctx, q); st != nil {
+		return st, nil
+	}
+	return tx.PrepareContext(ctx, q)
+}
+
 // QueryRowPrepared is [sql.Tx.QueryRowContext] with q prepared once per
 // write pool and kept until [DB.Close]; q must be a constant text. Tx has
 // no QueryPrepared: the statements of one transaction share one driver

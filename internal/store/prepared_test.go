@@ -44,6 +44,15 @@ func TestPrepared(t *testing.T) {
 			if err := tx.QueryRowPrepared(ctx, read, i).Scan(&name); err != nil {
 				return err
 			}
+			st, err := tx.PrepareCached(ctx, count)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var n int64
+			if err := st.QueryRowContext(ctx).Scan(&n); err != nil || n != i {
+				t.Errorf("PrepareCached(count) in tx %d = %d, %v, want %d", i, n, err, i)
+			}
 			if name != "n" {
 				t.Errorf("tx.QueryRowPrepared(%d) = %q, want %q", i, name, "n")
 			}
