@@ -29,6 +29,11 @@ func sqliteDSN(path string, write bool) string {
 	// NORMAL is durable across application crashes in WAL mode; only a power
 	// loss can lose the last commits.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A 64 MB page cache (negative: KiB) and temporary tables in memory,
+	// so a large transaction — a round's 100,000 allowances — neither
+	// spills its pages mid-transaction nor writes statement journals.
+	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_time_format", "sqlite")
 	if write {
 		// Take the write lock at BEGIN: a deferred transaction that upgrades
