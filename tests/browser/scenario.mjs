@@ -10,32 +10,10 @@
 // and sets BASE_URL and OUT_DIR.
 import { chromium } from 'playwright-core';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { base, outDir, step, expect, expectStatus, finish } from './lib.mjs';
 
-const base = process.env.BASE_URL || 'http://127.0.0.1:8080';
-const outDir = process.env.OUT_DIR || mkdtempSync(path.join(tmpdir(), 'opencoop-browser-'));
 const userDataDir = mkdtempSync(path.join(outDir, 'chromium-'));
-
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (err) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${String(err && err.message || err).split('\n').join('\n     ')}`);
-    throw err;
-  }
-}
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function expectStatus(resp, want, what) {
-  expect(resp && resp.status() === want, `${what}: status ${resp && resp.status()}, want ${want}`);
-}
 
 const context0 = await chromium.launchPersistentContext(userDataDir, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -231,5 +209,4 @@ try {
 }
 
 for (const s of screenshots) console.log(`screenshot: ${s}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+finish();
