@@ -17,6 +17,7 @@ import (
 	"opencoop/internal/errs"
 	"opencoop/internal/govern"
 	"opencoop/internal/ledger"
+	"opencoop/internal/pool"
 	"opencoop/internal/store"
 	"opencoop/internal/storetest"
 	"opencoop/internal/vote"
@@ -321,6 +322,60 @@ func TestAllowancesProportional(t *testing.T) {
 	// The pool held 300+100+200+400 (di's 600 was reversed).
 	if got := f.balance("coop:pool"); got != 0 {
 		t.Errorf("coop:pool holds %d, want 0", got)
+	}
+	f.check()
+}
+
+// TestAllowancesCountIncomes: under RULES.md 3.2 a member contributes to
+// the pool mostly through the pooling rule, which sends coop:pool part of
+// each income recorded for her; proportional allowances (3.3) weigh that
+// as they weigh her own transfers, less the reversals of either.
+func TestAllowancesCountIncomes(t *testing.T) {
+	f := newFixture(t)
+	pl := &pool.Service{DB: f.db, Coops: f.coops, Ledger: f.ledger, Now: f.now}
+	if _, err := pl.SetRule(f.ctx, f.c, f.people["ada"], pool.SetRule{Preset: pool.Enspiral}); err != nil {
+		t.Fatal(err)
+	}
+	start := f.now()
+	income := func(id, member string, amount int64) *pool.IncomeSplit {
+		t.Helper()
+		out, _, err := pl.RecordIncome(f.ctx, f.c, f.people["ada"], pool.NewIncome{ID: id, Member: member, Amount: amount, Kind: "invoice"})
+		if err != nil {
+			t.Fatalf("RecordIncome(%s): %v", id, err)
+		}
+		return out
+	}
+	// An invoice of 1000 puts 150 into coop:pool (RULES.md 3.2's example).
+	income("bo-1", "bo", 2000) // 300 for bo
+	income("cy-1", "cy", 1000) // 150 for cy
+	back := income("cy-2", "cy", 1000)
+	f.submit("ada", "ada-in", "external", "member:ada", 150)
+	f.submit("ada", "ada-to-pool", "member:ada", "coop:pool", 150) // 150 for ada
+	// cy's second invoice was a mistake: reversing its pool part takes it back.
+	for _, p := range back.Postings {
+		if p.Credit == "coop:pool" {
+			if _, _, err := f.ledger.SubmitReverse(f.ctx, f.c, f.people["ada"], p.ID, p.ID+":back", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.advance(time.Hour)
+	end := f.now()
+	f.advance(time.Minute)
+	income("di-late", "di", 1000) // after the period
+	r := f.createRound(func(n *budget.NewRound) {
+		n.Allowance = budget.Proportional
+		n.PeriodFrom, n.PeriodTo = &start, &end
+		c := int64(600)
+		n.Contributions = &c
+	})
+	// 600 split 150:300:150:0.
+	want := map[string][2]int64{"ada": {150, 150}, "bo": {300, 300}, "cy": {150, 150}, "di": {0, 0}}
+	for h, w := range want {
+		al := f.allowance(r, h)
+		if al.Basis != w[0] || al.Granted != w[1] {
+			t.Errorf("allowance of %s: basis %d, granted %d; want basis %d, granted %d", h, al.Basis, al.Granted, w[0], w[1])
+		}
 	}
 	f.check()
 }

@@ -486,7 +486,7 @@ func (s *Service) allowances(ctx context.Context, tx *store.Tx, c *coop.Coop, r 
 			any = any || w > 0
 		}
 		if !any {
-			return nil, errs.Invalid("allowance", "no member transferred anything to coop:pool in the period: choose equal or by_class, or another period")
+			return nil, errs.Invalid("allowance", "no member contributed to coop:pool in the period, by transfer or income: choose equal or by_class, or another period")
 		}
 		shares, err := money.Split(r.Discretionary, weights)
 		if err != nil {
@@ -538,9 +538,15 @@ func (s *Service) allowances(ctx context.Context, tx *store.Tx, c *coop.Coop, r 
 	return rows, nil
 }
 
-// contributionsInPeriod returns, by member handle, what each member
-// transferred to coop:pool in unit in [from, to), less the reversals of
-// such transfers in the period — read from the ledger's journal.
+// contributionsInPeriod returns, by member handle, her contribution to
+// coop:pool in unit within [from, to), the weight of a proportional
+// allowance (RULES.md 3.3, Enspiral's rule, C being the pool of 3.2). A
+// member contributes to the pool in two ways: she transfers to it herself,
+// or the pooling rule (3.2) sends it part of an income recorded for her —
+// the common case, 20% of her invoice to the collective under the enspiral
+// preset. Both count, less the reversals in the period of either; an
+// income's part is found by the ref "income:<id>" that pool gives each of
+// its postings and that a reversal keeps.
 func contributionsInPeriod(ctx context.Context, tx *store.Tx, coopID int64, unit string, from, to time.Time) (map[string]int64, error) {
 	out := map[string]int64{}
 	var pool int64
@@ -552,11 +558,21 @@ func contributionsInPeriod(ctx context.Context, tx *store.Tx, coopID int64, unit
 	if err != nil {
 		return nil, fmt.Errorf("budget: find coop:pool: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT a.owner, SUM(CASE WHEN t.credit_id = $1 THEN t.amount ELSE -t.amount END)
-		FROM transfers t JOIN ledger_accounts a ON a.id = CASE WHEN t.credit_id = $1 THEN t.debit_id ELSE t.credit_id END
-		WHERE ((t.credit_id = $1 AND t.action IN ('transfer', 'post')) OR (t.debit_id = $1 AND t.action = 'reverse'))
-			AND t.at >= $2 AND t.at < $3 AND a.owner LIKE 'member:%'
-		GROUP BY a.owner`, pool, from, to)
+	// Into the pool: a transfer or a posted pending one; out of it: a
+	// reversal, the only way a contribution is taken back. 'income:' is
+	// seven characters, so substr(ref, 8) is the income's id.
+	rows, err := tx.QueryContext(ctx, `SELECT owner, SUM(amount) FROM (
+			SELECT a.owner, CASE WHEN t.credit_id = $1 THEN t.amount ELSE -t.amount END AS amount
+			FROM transfers t JOIN ledger_accounts a ON a.id = CASE WHEN t.credit_id = $1 THEN t.debit_id ELSE t.credit_id END
+			WHERE ((t.credit_id = $1 AND t.action IN ('transfer', 'post')) OR (t.debit_id = $1 AND t.action = 'reverse'))
+				AND t.at >= $2 AND t.at < $3 AND a.owner LIKE 'member:%'
+			UNION ALL
+			SELECT 'member:' || i.member, CASE WHEN t.credit_id = $1 THEN t.amount ELSE -t.amount END
+			FROM transfers t JOIN ledger_accounts a ON a.id = CASE WHEN t.credit_id = $1 THEN t.debit_id ELSE t.credit_id END
+			JOIN pool_incomes i ON i.coop_id = t.coop_id AND i.client_id = substr(t.ref, 8)
+			WHERE ((t.credit_id = $1 AND t.action IN ('transfer', 'post')) OR (t.debit_id = $1 AND t.action = 'reverse'))
+				AND t.at >= $2 AND t.at < $3 AND a.owner = 'external' AND t.ref LIKE 'income:%' AND i.member <> ''
+		) c GROUP BY owner`, pool, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("budget: contributions in the period: %w", err)
 	}
