@@ -57,7 +57,9 @@ func param(tx *store.Tx, n int) string {
 // stmts prepares each statement text once per transaction: a batch, or
 // a group of requests committed together (group.go), runs the same few
 // statements many times, and SQLite's parse is a good part of a small
-// statement's cost.
+// statement's cost. The preparation itself is the write pool's
+// (store.Tx.PrepareCached), kept across transactions: a group of single
+// transfers would otherwise parse its handful of texts again each time.
 type stmts struct {
 	tx *store.Tx
 	m  map[string]*sql.Stmt
@@ -69,7 +71,7 @@ func (sc *stmts) prep(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := sc.m[q]; ok {
 		return st, nil
 	}
-	st, err := sc.tx.PrepareContext(ctx, q)
+	st, err := sc.tx.PrepareCached(ctx, q)
 	if err != nil {
 		return nil, err
 	}
