@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"opencoop/internal/store"
@@ -47,33 +48,101 @@ type Entry struct {
 // Record appends e to its chain inside tx, the transaction of the change it
 // describes, and returns the stored event.
 func Record(ctx context.Context, tx *store.Tx, e Entry) (Event, error) {
-	payload, err := Canonical(e.Payload)
+	evs, err := RecordAll(ctx, tx, []Entry{e})
 	if err != nil {
-		return Event{}, fmt.Errorf("audit: %s payload: %w", e.Action, err)
+		return Event{}, err
 	}
-	ev := Event{Chain: e.Chain, At: e.At.UTC().Truncate(time.Microsecond), Actor: e.Actor,
-		Action: e.Action, Object: e.Object, Payload: payload}
-	// Taking the head row's lock serialises appends to one chain on
-	// PostgreSQL; SQLite's single writer does so already.
-	const head = `INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 1, '')
-		ON CONFLICT (chain) DO UPDATE SET seq = audit_heads.seq + 1
-		RETURNING seq, hash`
-	if err := tx.QueryRowPrepared(ctx, head, e.Chain).Scan(&ev.Seq, &ev.PrevHash); err != nil {
-		return Event{}, fmt.Errorf("audit: advance chain %d: %w", e.Chain, err)
-	}
-	ev.Hash = ev.computeHash()
-	const insert = `INSERT INTO audit_events (chain, seq, at, actor, action, object, payload, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	if _, err := tx.ExecPrepared(ctx, insert, ev.Chain, ev.Seq, ev.At, ev.Actor, ev.Action, ev.Object,
-		string(ev.Payload), ev.PrevHash, ev.Hash); err != nil {
-		return Event{}, fmt.Errorf("audit: insert %s: %w", e.Action, err)
-	}
-	const move = `UPDATE audit_heads SET hash = $2 WHERE chain = $1`
-	if _, err := tx.ExecPrepared(ctx, move, ev.Chain, ev.Hash); err != nil {
-		return Event{}, fmt.Errorf("audit: move head of chain %d: %w", e.Chain, err)
-	}
-	return ev, nil
+	return evs[0], nil
 }
+
+// insertRows is how many events one INSERT of RecordAll writes: nine
+// parameters each, and SQLite looks each "$n" up by a linear search, so
+// a statement stays near a hundred and fifty.
+const insertRows = 16
+
+// RecordAll appends es, in order, to their chains inside tx, as many
+// calls of Record would, in three statements per chain and sixteen
+// events: the ledger's group commit writes one event per request it
+// answers, and the chain's head row is then moved once for all of them.
+func RecordAll(ctx context.Context, tx *store.Tx, es []Entry) ([]Event, error) {
+	evs := make([]Event, len(es))
+	byChain := map[int64][]int{}
+	var chains []int64
+	for i, e := range es {
+		payload, err := Canonical(e.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %s payload: %w", e.Action, err)
+		}
+		evs[i] = Event{Chain: e.Chain, At: e.At.UTC().Truncate(time.Microsecond), Actor: e.Actor,
+			Action: e.Action, Object: e.Object, Payload: payload}
+		if byChain[e.Chain] == nil {
+			chains = append(chains, e.Chain)
+		}
+		byChain[e.Chain] = append(byChain[e.Chain], i)
+	}
+	for _, chain := range chains {
+		idx := byChain[chain]
+		n := int64(len(idx))
+		// Taking the head row's lock serialises appends to one chain on
+		// PostgreSQL; SQLite's single writer does so already. The head
+		// moves by n at once and answers the last seq and the hash the
+		// chain had.
+		const head = `INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, $2, '')
+			ON CONFLICT (chain) DO UPDATE SET seq = audit_heads.seq + $2
+			RETURNING seq, hash`
+		var last int64
+		var prev string
+		if err := tx.QueryRowPrepared(ctx, head, chain, n).Scan(&last, &prev); err != nil {
+			return nil, fmt.Errorf("audit: advance chain %d: %w", chain, err)
+		}
+		for k, i := range idx {
+			ev := &evs[i]
+			ev.Seq, ev.PrevHash = last-n+1+int64(k), prev
+			ev.Hash = ev.computeHash()
+			prev = ev.Hash
+		}
+		for start := 0; start < len(idx); start += insertRows {
+			part := idx[start:min(start+insertRows, len(idx))]
+			args := make([]any, 0, 9*len(part))
+			for _, i := range part {
+				ev := &evs[i]
+				args = append(args, ev.Chain, ev.Seq, ev.At, ev.Actor, ev.Action, ev.Object, string(ev.Payload), ev.PrevHash, ev.Hash)
+			}
+			if _, err := tx.ExecPrepared(ctx, insertTexts[len(part)], args...); err != nil {
+				return nil, fmt.Errorf("audit: insert %s: %w", es[part[0]].Action, err)
+			}
+		}
+		const move = `UPDATE audit_heads SET hash = $2 WHERE chain = $1`
+		if _, err := tx.ExecPrepared(ctx, move, chain, prev); err != nil {
+			return nil, fmt.Errorf("audit: move head of chain %d: %w", chain, err)
+		}
+	}
+	return evs, nil
+}
+
+// insertTexts holds the INSERT of k events, k = 1…insertRows, built once.
+var insertTexts = func() []string {
+	texts := make([]string, insertRows+1)
+	for k := 1; k <= insertRows; k++ {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_events (chain, seq, at, actor, action, object, payload, prev_hash, hash) VALUES `)
+		for r := range k {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for c := range 9 {
+				if c > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "$%d", r*9+c+1)
+			}
+			b.WriteByte(')')
+		}
+		texts[k] = b.String()
+	}
+	return texts
+}()
 
 // computeHash is the SHA-256 of the JSON array of every field but the hash
 // itself, the time in RFC 3339 with nanoseconds, UTC.

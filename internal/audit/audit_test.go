@@ -99,3 +99,50 @@ func TestCanonical(t *testing.T) {
 		t.Errorf("Canonical(2^62+1) = %s: large integers must survive", big)
 	}
 }
+
+// TestRecordAll: events appended together, across chains and past one
+// INSERT's rows, are stored exactly as one Record call each would store
+// them, in the same transaction or after earlier events.
+func TestRecordAll(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var es []audit.Entry
+	for i := range 41 { // chain 1 gets 27, more than one INSERT's rows
+		chain := int64(1 + min(i%3, 1))
+		es = append(es, audit.Entry{Chain: chain, At: at.Add(time.Duration(i) * time.Second), Actor: "account:1",
+			Action: "test.event", Object: "thing:1", Payload: map[string]any{"i": i}})
+	}
+	one, all := storetest.Open(t), storetest.Open(t)
+	for _, db := range []*store.DB{one, all} {
+		// An event before, so the chain's head already exists.
+		if err := db.InTx(ctx, func(tx *store.Tx) error { _, err := audit.Record(ctx, tx, es[0]); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []audit.Event
+	err := all.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		got, err = audit.RecordAll(ctx, tx, es[1:])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range es[1:] {
+		err := one.InTx(ctx, func(tx *store.Tx) error {
+			want, err := audit.Record(ctx, tx, e)
+			if err == nil && (got[i].Seq != want.Seq || got[i].PrevHash != want.PrevHash || got[i].Hash != want.Hash) {
+				t.Errorf("event %d: RecordAll gave chain %d seq %d hash %.8s (prev %.8s), Record seq %d hash %.8s (prev %.8s)",
+					i, got[i].Chain, got[i].Seq, got[i].Hash, got[i].PrevHash, want.Seq, want.Hash, want.PrevHash)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := audit.Verify(ctx, all)
+	if err != nil || rep.Problem != nil || rep.Events != int64(len(es)) {
+		t.Errorf("Verify = %+v, %v; want %d events intact", rep, err, len(es))
+	}
+}

@@ -270,13 +270,13 @@ func (s *Service) applyJobs(ctx context.Context, sc *stmts, jobs []*job) error {
 		// this is a bug, and an internal error, whatever the books say.
 		return fmt.Errorf("%w: %s", errEngine, err.Error())
 	}
-	for _, j := range accepted {
-		if _, err := audit.Record(ctx, tx, audit.Entry{Chain: j.c.ID, At: now, Actor: j.actor, Action: "ledger.transfers",
-			Object: "ledger:" + j.c.Slug, Payload: auditPayload(j.out)}); err != nil {
-			return err
-		}
+	events := make([]audit.Entry, len(accepted))
+	for i, j := range accepted {
+		events[i] = audit.Entry{Chain: j.c.ID, At: now, Actor: j.actor, Action: "ledger.transfers",
+			Object: "ledger:" + j.c.Slug, Payload: auditPayload(j.out)}
 	}
-	return nil
+	_, err := audit.RecordAll(ctx, tx, events)
+	return err
 }
 
 // admit checks a job's requests and, for a caller, that she is a member
