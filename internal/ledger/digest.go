@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"opencoop/internal/audit"
 )
 
 // auditListMax is the most transfers a batch's audit event lists one by
@@ -26,7 +28,17 @@ const auditListMax = 100
 // auditPayload is the payload of a batch's ledger.transfers event.
 func auditPayload(ts []Transfer) any {
 	if len(ts) <= auditListMax {
-		return map[string]any{"transfers": ts}
+		// {"transfers": ts} in canonical JSON, written here
+		// (TestAuditPayloadIsCanonical).
+		b := make([]byte, 0, 64+300*len(ts))
+		b = append(b, `{"transfers":[`...)
+		for i := range ts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendCanonical(b, &ts[i])
+		}
+		return audit.CanonicalJSON(append(b, "]}"...))
 	}
 	sums := map[string]int64{}
 	for i := range ts {

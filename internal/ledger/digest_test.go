@@ -17,12 +17,12 @@ import (
 	"opencoop/internal/store"
 )
 
-// TestDigestIsCanonical holds Digest to the hash of audit.Canonical of
-// the same list, with every optional field and strings that JSON escapes.
-func TestDigestIsCanonical(t *testing.T) {
+// digestCases are transfers with every optional field and strings that
+// JSON escapes.
+func digestCases() []ledger.Transfer {
 	at := time.Date(2026, 11, 30, 12, 0, 0, 123456000, time.UTC)
 	exp := at.Add(time.Hour)
-	ts := []ledger.Transfer{
+	return []ledger.Transfer{
 		{ID: "a1", Action: ledger.ActTransfer, Debit: "coop:pool", Credit: "member:m1", Amount: 5, Unit: "EUR", Kind: "allowance", Actor: "system", At: at},
 		{ID: "a2", Action: ledger.ActPending, Debit: "member:m1", Credit: "bucket:7", Amount: 1 << 50, Unit: "HOURS", Kind: "x",
 			Ref: `say "<hi>" & \ bye`, ExpiresAt: &exp, Batch: "a1", Actor: "account:3", At: at, State: "pending"},
@@ -31,6 +31,12 @@ func TestDigestIsCanonical(t *testing.T) {
 		{ID: "a4", Action: ledger.ActReverse, Debit: "member:m1", Credit: "coop:pool", Amount: 9, Unit: "EUR", Kind: "reversal",
 			Reverses: "a1", Actor: "system", At: at, Ref: "bad \xff utf-8"},
 	}
+}
+
+// TestDigestIsCanonical holds Digest to the hash of audit.Canonical of
+// the same list, with every optional field and strings that JSON escapes.
+func TestDigestIsCanonical(t *testing.T) {
+	ts := digestCases()
 	for n := range len(ts) + 1 {
 		c, err := audit.Canonical(ts[:n])
 		if err != nil {
@@ -42,6 +48,25 @@ func TestDigestIsCanonical(t *testing.T) {
 		sum := sha256.Sum256(c)
 		if got, want := ledger.Digest(ts[:n]), hex.EncodeToString(sum[:]); got != want {
 			t.Errorf("Digest(ts[:%d]) = %s, want %s (of %s)", n, got, want, c)
+		}
+	}
+}
+
+// TestAuditPayloadIsCanonical holds the list payload the ledger writes by
+// hand to audit.Canonical of the same value.
+func TestAuditPayloadIsCanonical(t *testing.T) {
+	ts := digestCases()
+	for n := 1; n <= len(ts); n++ {
+		want, err := audit.Canonical(map[string]any{"transfers": ts[:n]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := audit.Canonical(ledger.AuditPayload(ts[:n]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("the payload of %d transfers is\n%s\nwant\n%s", n, got, want)
 		}
 	}
 }
