@@ -107,6 +107,8 @@ var PresetNames = []string{"somerset", "fairshares", "worker", "consumer", "open
 type Service struct {
 	DB  *store.DB
 	Now func() time.Time
+
+	cache coopCache
 }
 
 // NewCoop is a founding request.
@@ -294,8 +296,17 @@ const selectCoop = `SELECT c.id, c.slug, c.name, c.purpose, c.preset, c.currency
 
 // CoopBySlug returns the co-op with its classes, or errs.ErrNotFound.
 func (s *Service) CoopBySlug(ctx context.Context, slug string) (*Coop, error) {
+	slug = strings.ToLower(slug)
+	c, gen := s.cache.get(slug)
+	if c != nil {
+		return c, nil
+	}
 	const q = selectCoop + ` WHERE c.slug = $1 ORDER BY cl.position`
-	return s.coopWhere(ctx, q, strings.ToLower(slug))
+	c, err := s.coopWhere(ctx, q, slug)
+	if err == nil {
+		s.cache.put(slug, c, gen)
+	}
+	return c, err
 }
 
 // CoopByID returns the co-op with its classes, or errs.ErrNotFound.
@@ -427,6 +438,7 @@ func (s *Service) UpdateSettings(ctx context.Context, c *Coop, a auth.Account, i
 			Object: "coop:" + c.Slug, Payload: in})
 		return err
 	})
+	s.cache.forget() // whether or not it committed: the next read decides
 	if err != nil {
 		return nil, err
 	}

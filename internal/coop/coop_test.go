@@ -121,3 +121,34 @@ func TestFoundAndInvitations(t *testing.T) {
 		t.Errorf("rejoin: %+v, %v", m, err)
 	}
 }
+
+// TestCoopBySlugCache: a co-op read by slug comes from memory until it
+// changes, and what a caller does to her copy changes nobody else's.
+func TestCoopBySlugCache(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	ada := w.person(t, "ada")
+	if _, err := w.coops.Found(ctx, ada, coop.NewCoop{Slug: "mill", Name: "Mill", Purpose: "Flour.", Preset: "fairshares",
+		FounderClass: "labour"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := w.coops.CoopBySlug(ctx, "Mill")
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := len(first.Classes)
+	first.Name, first.Classes[0].Weight = "scribbled", -1
+	first.Classes = append(first.Classes, coop.Class{Key: "extra"})
+	again, err := w.coops.CoopBySlug(ctx, "mill")
+	if err != nil || again.Name != "Mill" || len(again.Classes) != classes || again.Classes[0].Weight < 0 {
+		t.Fatalf("second read = %+v, %v; a caller's changes leaked into the cache", again, err)
+	}
+	seven := 7
+	if _, err := w.coops.UpdateSettings(ctx, again, ada, coop.Settings{NoticeDays: &seven}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := w.coops.CoopBySlug(ctx, "mill")
+	if err != nil || after.NoticeDays != 7 {
+		t.Errorf("after UpdateSettings notice_days = %d, %v; want 7", after.NoticeDays, err)
+	}
+}
