@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -35,7 +37,15 @@ func sqliteDSN(path string, write bool) string {
 	q.Add("_pragma", "cache_size(-65536)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_time_format", "sqlite")
+	// A WAL file left large by a big transaction is cut back to 64 MB
+	// once it has been copied into the database.
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	if write {
+		// The writer never checkpoints: the checkpointer does, beside it
+		// (checkpointEvery). A checkpoint copies the WAL into the database
+		// and waits for the disk, and done by the writer at a commit it
+		// held every writer waiting behind it.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 		// Take the write lock at BEGIN: a deferred transaction that upgrades
 		// later can fail with SQLITE_BUSY however long the timeout.
 		q.Set("_txlock", "immediate")
@@ -73,9 +83,40 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	readers := max(4, runtime.NumCPU())
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go checkpointer(read, stop, done)
+	var once sync.Once
 	return &DB{write: write, read: read, engine: SQLite, closed: func() error {
+		once.Do(func() { close(stop) })
+		<-done
 		return errors.Join(read.Close(), write.Close())
 	}, readStmts: newStmtCache(read, false), writeStmts: newStmtCache(write, true)}, nil
+}
+
+// checkpointEvery is how often the checkpointer copies what the WAL holds
+// into the database.
+const checkpointEvery = 200 * time.Millisecond
+
+// checkpointer runs a passive checkpoint every checkpointEvery on a reader
+// until stop closes. Passive: it copies what no reader still needs and
+// never waits for the writer or blocks it, so the writer's commits no
+// longer pay for copying pages and the disk flushes (docs/BENCHMARKS.md).
+// The WAL restarts from its beginning at the next write once wholly
+// copied. A failed checkpoint is tried again at the next tick; the data
+// is safe in the WAL meanwhile.
+func checkpointer(read *sql.DB, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			var busy, frames, copied int
+			read.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+		}
+	}
 }
 
 func sqliteCode(err error) int {

@@ -5,9 +5,12 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"opencoop/internal/store"
 	"opencoop/internal/storetest"
@@ -100,5 +103,42 @@ func TestInTxRollsBackAndMapsErrors(t *testing.T) {
 	})
 	if !store.IsForeignKeyViolation(err) {
 		t.Errorf("missing account: IsForeignKeyViolation(%v) = false", err)
+	}
+}
+
+// TestCheckpointer: the writer never checkpoints, so a committed row
+// reaches the database file, as a reader that ignores the WAL sees it,
+// only through the checkpointer beside it.
+func TestCheckpointer(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "opencoop.db")
+	db, err := store.Open(ctx, store.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_heads (chain, seq, hash) VALUES (7, 1, 'x')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	file, err := sql.Open("sqlite", "file:"+path+"?mode=ro&immutable=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	file.SetMaxIdleConns(0) // a fresh connection each time: an immutable one caches pages
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		err := file.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_heads WHERE chain = 7`).Scan(&n)
+		if err == nil && n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the row never reached the database file (%d rows, %v)", n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
