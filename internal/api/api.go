@@ -216,10 +216,14 @@ func (h *handler) optionalAccount(r *http.Request) *auth.Account {
 	return &a
 }
 
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+func pathID(r *http.Request) (int64, error) { return pathInt64(r, "id", "proposal") }
+
+// pathInt64 reads the positive id in the path's {name}; anything else is
+// a 404 naming what.
+func pathInt64(r *http.Request, name, what string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &httpError{http.StatusNotFound, "not_found", fmt.Sprintf("no proposal %q", r.PathValue("id"))}
+		return 0, &httpError{http.StatusNotFound, "not_found", fmt.Sprintf("no %s %q", what, r.PathValue(name))}
 	}
 	return id, nil
 }

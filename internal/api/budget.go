@@ -4,9 +4,7 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 
 	"opencoop/internal/budget"
 )
@@ -125,16 +123,6 @@ func budgetPaths(add func(method, path string, o obj)) {
 		nil, "200", object(nil, obj{"returned": integer, "bucket": bucket}), true))
 }
 
-// pathInt64 reads the path value name as a positive id, or answers 404
-// naming what.
-func pathInt64(r *http.Request, name, what string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, &httpError{http.StatusNotFound, "not_found", fmt.Sprintf("no %s %q", what, r.PathValue(name))}
-	}
-	return id, nil
-}
-
 func (h *handler) createRound(w http.ResponseWriter, r *http.Request) error {
 	a, c, err := h.caller(r)
 	if err != nil {
@@ -164,11 +152,7 @@ func (h *handler) listRounds(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) showRound(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	a, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -180,11 +164,7 @@ func (h *handler) showRound(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) closeRound(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	a, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -196,11 +176,7 @@ func (h *handler) closeRound(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) showAllowance(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	a, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -212,11 +188,7 @@ func (h *handler) showAllowance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) createBucket(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	a, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -232,11 +204,7 @@ func (h *handler) createBucket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) listBuckets(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	a, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -248,11 +216,7 @@ func (h *handler) listBuckets(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) showBucket(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "bucket")
+	a, c, id, err := h.callerAndID(r, "bucket")
 	if err != nil {
 		return err
 	}
@@ -267,11 +231,7 @@ func (h *handler) showBucket(w http.ResponseWriter, r *http.Request) error {
 // {"pay_to": …}, the others no body.
 func (h *handler) changeBucket(action string) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		a, c, err := h.caller(r)
-		if err != nil {
-			return err
-		}
-		id, err := pathInt64(r, "id", "bucket")
+		a, c, id, err := h.callerAndID(r, "bucket")
 		if err != nil {
 			return err
 		}
@@ -292,11 +252,7 @@ func (h *handler) changeBucket(action string) func(w http.ResponseWriter, r *htt
 }
 
 func (h *handler) contribute(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "bucket")
+	a, c, id, err := h.callerAndID(r, "bucket")
 	if err != nil {
 		return err
 	}
@@ -312,11 +268,7 @@ func (h *handler) contribute(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "bucket")
+	a, c, id, err := h.callerAndID(r, "bucket")
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,17 @@ func (h *handler) caller(r *http.Request) (auth.Account, *coop.Coop, error) {
 	return a, c, err
 }
 
+// callerAndID returns the caller, her co-op and the path's {id}, which
+// names an object of the co-op called what in errors.
+func (h *handler) callerAndID(r *http.Request, what string) (auth.Account, *coop.Coop, int64, error) {
+	a, c, err := h.caller(r)
+	if err != nil {
+		return a, nil, 0, err
+	}
+	id, err := pathInt64(r, "id", what)
+	return a, c, id, err
+}
+
 func (h *handler) listCoops(w http.ResponseWriter, r *http.Request) error {
 	var id int64
 	if a := h.optionalAccount(r); a != nil {

@@ -158,11 +158,7 @@ func (h *handler) showOffer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) registerApplicant(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "offer")
+	a, c, id, err := h.callerAndID(r, "offer")
 	if err != nil {
 		return err
 	}
@@ -174,11 +170,7 @@ func (h *handler) registerApplicant(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *handler) applyForShares(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "offer")
+	a, c, id, err := h.callerAndID(r, "offer")
 	if err != nil {
 		return err
 	}
@@ -196,11 +188,7 @@ func (h *handler) applyForShares(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) listApplications(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "offer")
+	a, c, id, err := h.callerAndID(r, "offer")
 	if err != nil {
 		return err
 	}
@@ -212,11 +200,7 @@ func (h *handler) listApplications(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *handler) withdrawApplication(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "offer")
+	a, c, id, err := h.callerAndID(r, "offer")
 	if err != nil {
 		return err
 	}
@@ -232,11 +216,7 @@ func (h *handler) withdrawApplication(w http.ResponseWriter, r *http.Request) er
 }
 
 func (h *handler) closeOffer(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "offer")
+	a, c, id, err := h.callerAndID(r, "offer")
 	if err != nil {
 		return err
 	}
@@ -306,11 +286,7 @@ func (h *handler) listWithdrawals(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (h *handler) approveWithdrawal(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "withdrawal request")
+	a, c, id, err := h.callerAndID(r, "withdrawal request")
 	if err != nil {
 		return err
 	}
@@ -322,11 +298,7 @@ func (h *handler) approveWithdrawal(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *handler) rejectWithdrawal(w http.ResponseWriter, r *http.Request) error {
-	a, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "withdrawal request")
+	a, c, id, err := h.callerAndID(r, "withdrawal request")
 	if err != nil {
 		return err
 	}
