@@ -48,16 +48,19 @@ func (m Member) Actor() string { return fmt.Sprintf("account:%d", m.AccountID) }
 // Active reports whether m is a member in good standing.
 func (m Member) Active() bool { return m.State == StateMember }
 
-// insertMember adds m, or brings back a member who had left, and records
-// action in the co-op's audit chain.
-func insertMember(ctx context.Context, tx *store.Tx, c *Coop, m *Member, actor, action string) error {
+// AddMemberTx adds m inside tx, the transaction of what brings her in
+// (founding, an invitation, an application for shares), or brings back a
+// member who had left, and records action with payload in the co-op's
+// audit chain. One membership per person and co-op: anyone else already
+// there is a conflict.
+func AddMemberTx(ctx context.Context, tx *store.Tx, c *Coop, m *Member, actor, action string, payload any) error {
 	const q = `INSERT INTO members (coop_id, account_id, class_id, state, weight, is_secretary, is_treasurer, joined_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (coop_id, account_id) DO UPDATE SET class_id = excluded.class_id, state = excluded.state,
 			is_secretary = excluded.is_secretary, is_treasurer = excluded.is_treasurer, joined_at = excluded.joined_at, left_at = NULL
 		WHERE members.state = 'left'
 		RETURNING id`
-	err := tx.QueryRowContext(ctx, q, m.CoopID, m.AccountID, m.ClassID, m.State, m.Weight, m.Secretary, m.Treasurer, m.JoinedAt).Scan(&m.ID)
+	err := tx.QueryRowContext(ctx, q, c.ID, m.AccountID, m.ClassID, m.State, m.Weight, m.Secretary, m.Treasurer, m.JoinedAt).Scan(&m.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("you are a member of %s already: %w", c.Name, errs.ErrConflict)
 	}
@@ -65,8 +68,27 @@ func insertMember(ctx context.Context, tx *store.Tx, c *Coop, m *Member, actor, 
 		return fmt.Errorf("coop: add member: %w", err)
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: m.JoinedAt, Actor: actor, Action: action,
-		Object: "member:" + m.Handle, Payload: map[string]any{"class": m.Class, "secretary": m.Secretary}})
+		Object: "member:" + m.Handle, Payload: payload})
 	return err
+}
+
+// insertMember adds m as she joins (founding, an invitation).
+func insertMember(ctx context.Context, tx *store.Tx, c *Coop, m *Member, actor, action string) error {
+	return AddMemberTx(ctx, tx, c, m, actor, action, map[string]any{"class": m.Class, "secretary": m.Secretary})
+}
+
+// AdmitTx makes the applicant accountID a member of class classID as of
+// now, inside tx, as joining would; it reports false, changing nothing,
+// if she is not an applicant. The caller records why (an allotment of
+// shares, RULES.md 3.4).
+func AdmitTx(ctx context.Context, tx *store.Tx, c *Coop, accountID, classID int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE members SET state = 'member', class_id = $3, joined_at = $4
+		WHERE coop_id = $1 AND account_id = $2 AND state = 'applicant'`, c.ID, accountID, classID, now)
+	if err != nil {
+		return false, fmt.Errorf("coop: admit member: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 const selectMember = `SELECT m.id, m.coop_id, m.account_id, m.class_id, a.handle, a.name, cl.key, m.state,

@@ -120,21 +120,11 @@ func (s *Service) RegisterApplicant(ctx context.Context, c *coop.Coop, a auth.Ac
 		default:
 			return nil // a member or an applicant already
 		}
-		// coop's own rule: one membership per person and co-op; one who
-		// left comes back, here as an applicant.
-		const q = `INSERT INTO members (coop_id, account_id, class_id, state, weight, is_secretary, is_treasurer, joined_at)
-			VALUES ($1, $2, $3, 'applicant', 1, FALSE, FALSE, $4)
-			ON CONFLICT (coop_id, account_id) DO UPDATE SET class_id = excluded.class_id, state = excluded.state,
-				is_secretary = FALSE, is_treasurer = FALSE, joined_at = excluded.joined_at, left_at = NULL
-			WHERE members.state = 'left'
-			RETURNING id`
-		var id int64
-		if err := tx.QueryRowContext(ctx, q, c.ID, a.ID, o.ClassID, now).Scan(&id); err != nil {
-			return fmt.Errorf("shares: register applicant: %w", err)
-		}
-		created = true
-		_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: a.Actor(), Action: "member.applied",
-			Object: "member:" + a.Handle, Payload: map[string]any{"class": o.Class, "offer": o.ID}})
+		// An applicant: one who left comes back as one.
+		applicant := coop.Member{AccountID: a.ID, ClassID: o.ClassID, Handle: a.Handle, Class: o.Class,
+			State: coop.StateApplicant, Weight: 1, JoinedAt: now}
+		err = coop.AddMemberTx(ctx, tx, c, &applicant, a.Actor(), "member.applied", map[string]any{"class": o.Class, "offer": o.ID})
+		created = err == nil
 		return err
 	})
 	if err != nil {

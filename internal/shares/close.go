@@ -160,13 +160,9 @@ func (s *Service) closeOffer(ctx context.Context, tx *store.Tx, c *coop.Coop, ac
 // admit makes the holder of application p a member of o's class if she
 // is an applicant, as coop.Join would: state member, joined now.
 func admit(ctx context.Context, tx *store.Tx, c *coop.Coop, o *Offer, p application, shares int64, actor string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE members SET state = 'member', class_id = $3, joined_at = $4
-		WHERE coop_id = $1 AND account_id = $2 AND state = 'applicant'`, c.ID, p.accountID, o.ClassID, now)
-	if err != nil {
-		return fmt.Errorf("shares: admit member: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
+	admitted, err := coop.AdmitTx(ctx, tx, c, p.accountID, o.ClassID, now)
+	if err != nil || !admitted {
+		return err
 	}
 	_, err = audit.Record(ctx, tx, audit.Entry{Chain: c.ID, At: now, Actor: actor, Action: "member.admitted",
 		Object: "member:" + p.Handle, Payload: map[string]any{"class": o.Class, "offer": o.ID, "shares": shares}})
