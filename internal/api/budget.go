@@ -44,7 +44,7 @@ func budgetPaths(add func(method, path string, o obj)) {
 		"unspent": obj{"type": "string", "enum": []string{"return_to_pool", "roll_over"}, "default": "return_to_pool",
 			"description": "what the close does with allowances left: to coop:pool, or to each member's allowance in the next round of the unit"},
 		"allowance": obj{"type": "string", "enum": []string{"proportional", "equal", "by_class"}, "default": "equal",
-			"description": "how D is shared, largest remainder, ties to the earlier member: proportional to each member's transfers to coop:pool in the period (less their reversals), equally, or by class weight and equally inside each class"},
+			"description": "how D is shared, largest remainder, ties to the earlier member: proportional to each member's contribution to coop:pool in the period (her own transfers and the pool's part of incomes recorded for her, less their reversals), equally, or by class weight and equally inside each class"},
 		"period_from":   obj{"type": "string", "format": "date-time", "description": "the contributions period; needed for proportional; it must have ended"},
 		"period_to":     when,
 		"contributions": amount("C, the period's contributions; default coop:pool's available balance"),
