@@ -310,11 +310,7 @@ func pathInt64(r *http.Request, name, what string) (int64, error) {
 }
 
 func (h *handler) showRound(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	me, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -376,11 +372,7 @@ func (h *handler) roundPage(r *http.Request, me auth.Account, c *coop.Coop, id i
 }
 
 func (h *handler) createBucket(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	me, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -434,11 +426,7 @@ func (h *handler) createBucket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) closeRound(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "round")
+	me, c, id, err := h.callerAndID(r, "round")
 	if err != nil {
 		return err
 	}
@@ -472,11 +460,7 @@ type bucketPage struct {
 type contributionForm struct{ ID, Amount, PayTo string }
 
 func (h *handler) showBucket(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "bucket")
+	me, c, id, err := h.callerAndID(r, "bucket")
 	if err != nil {
 		return err
 	}
@@ -557,11 +541,7 @@ func (h *handler) bucketRefused(w http.ResponseWriter, r *http.Request, me auth.
 }
 
 func (h *handler) contribute(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "bucket")
+	me, c, id, err := h.callerAndID(r, "bucket")
 	if err != nil {
 		return err
 	}
@@ -588,11 +568,7 @@ func (h *handler) contribute(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "bucket")
+	me, c, id, err := h.callerAndID(r, "bucket")
 	if err != nil {
 		return err
 	}
@@ -604,11 +580,7 @@ func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) error {
 
 func (h *handler) changeBucket(action string) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		me, c, err := h.caller(r)
-		if err != nil {
-			return err
-		}
-		id, err := pathInt64(r, "id", "bucket")
+		me, c, id, err := h.callerAndID(r, "bucket")
 		if err != nil {
 			return err
 		}

@@ -345,18 +345,8 @@ func (h *handler) offerRefused(w http.ResponseWriter, r *http.Request, c *coop.C
 	return h.render(w, r, status, "offer_show", d.O.Title, d)
 }
 
-// onOffer is the caller, the co-op and the path's offer id.
-func (h *handler) onOffer(r *http.Request) (auth.Account, *coop.Coop, int64, error) {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return me, nil, 0, err
-	}
-	id, err := pathInt64(r, "id", "share offer")
-	return me, c, id, err
-}
-
 func (h *handler) registerApplicant(w http.ResponseWriter, r *http.Request) error {
-	me, c, id, err := h.onOffer(r)
+	me, c, id, err := h.callerAndID(r, "share offer")
 	if err != nil {
 		return err
 	}
@@ -367,7 +357,7 @@ func (h *handler) registerApplicant(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *handler) applyForShares(w http.ResponseWriter, r *http.Request) error {
-	me, c, id, err := h.onOffer(r)
+	me, c, id, err := h.callerAndID(r, "share offer")
 	if err != nil {
 		return err
 	}
@@ -390,7 +380,7 @@ func (h *handler) applyForShares(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) withdrawApplication(w http.ResponseWriter, r *http.Request) error {
-	me, c, id, err := h.onOffer(r)
+	me, c, id, err := h.callerAndID(r, "share offer")
 	if err != nil {
 		return err
 	}
@@ -405,7 +395,7 @@ func (h *handler) withdrawApplication(w http.ResponseWriter, r *http.Request) er
 }
 
 func (h *handler) closeOffer(w http.ResponseWriter, r *http.Request) error {
-	me, c, id, err := h.onOffer(r)
+	me, c, id, err := h.callerAndID(r, "share offer")
 	if err != nil {
 		return err
 	}
@@ -635,11 +625,7 @@ func (h *handler) decideWithdrawals(suspend bool) func(w http.ResponseWriter, r 
 }
 
 func (h *handler) approveWithdrawal(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "withdrawal request")
+	me, c, id, err := h.callerAndID(r, "withdrawal request")
 	if err != nil {
 		return err
 	}
@@ -650,11 +636,7 @@ func (h *handler) approveWithdrawal(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (h *handler) rejectWithdrawal(w http.ResponseWriter, r *http.Request) error {
-	me, c, err := h.caller(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathInt64(r, "id", "withdrawal request")
+	me, c, id, err := h.callerAndID(r, "withdrawal request")
 	if err != nil {
 		return err
 	}

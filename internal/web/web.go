@@ -258,6 +258,18 @@ func (h *handler) caller(r *http.Request) (auth.Account, *coop.Coop, error) {
 	return me, c, err
 }
 
+// callerAndID returns the signed-in member's account, the co-op of the
+// path and the path's {id}, which names an object of the co-op called
+// what in errors.
+func (h *handler) callerAndID(r *http.Request, what string) (auth.Account, *coop.Coop, int64, error) {
+	me, c, err := h.caller(r)
+	if err != nil {
+		return me, nil, 0, err
+	}
+	id, err := pathInt64(r, "id", what)
+	return me, c, id, err
+}
+
 // localNext returns next if it is a path on this site, else "/": the
 // sign-in page must not send anyone elsewhere.
 func localNext(next string) string {
