@@ -559,20 +559,19 @@ func contributionsInPeriod(ctx context.Context, tx *store.Tx, coopID int64, unit
 		return nil, fmt.Errorf("budget: find coop:pool: %w", err)
 	}
 	// Into the pool: a transfer or a posted pending one; out of it: a
-	// reversal, the only way a contribution is taken back. 'income:' is
-	// seven characters, so substr(ref, 8) is the income's id.
+	// reversal, the only way a contribution is taken back. The other side
+	// names whose it is: a member, or the outside world paying an income
+	// recorded for one ('income:' is seven characters, so substr(ref, 8)
+	// is the income's id).
 	rows, err := tx.QueryContext(ctx, `SELECT owner, SUM(amount) FROM (
-			SELECT a.owner, CASE WHEN t.credit_id = $1 THEN t.amount ELSE -t.amount END AS amount
+			SELECT CASE WHEN a.owner LIKE 'member:%' THEN a.owner
+					WHEN a.owner = 'external' AND i.member <> '' THEN 'member:' || i.member END AS owner,
+				CASE WHEN t.credit_id = $1 THEN t.amount ELSE -t.amount END AS amount
 			FROM transfers t JOIN ledger_accounts a ON a.id = CASE WHEN t.credit_id = $1 THEN t.debit_id ELSE t.credit_id END
+			LEFT JOIN pool_incomes i ON t.ref LIKE 'income:%' AND i.coop_id = t.coop_id AND i.client_id = substr(t.ref, 8)
 			WHERE ((t.credit_id = $1 AND t.action IN ('transfer', 'post')) OR (t.debit_id = $1 AND t.action = 'reverse'))
-				AND t.at >= $2 AND t.at < $3 AND a.owner LIKE 'member:%'
-			UNION ALL
-			SELECT 'member:' || i.member, CASE WHEN t.credit_id = $1 THEN t.amount ELSE -t.amount END
-			FROM transfers t JOIN ledger_accounts a ON a.id = CASE WHEN t.credit_id = $1 THEN t.debit_id ELSE t.credit_id END
-			JOIN pool_incomes i ON i.coop_id = t.coop_id AND i.client_id = substr(t.ref, 8)
-			WHERE ((t.credit_id = $1 AND t.action IN ('transfer', 'post')) OR (t.debit_id = $1 AND t.action = 'reverse'))
-				AND t.at >= $2 AND t.at < $3 AND a.owner = 'external' AND t.ref LIKE 'income:%' AND i.member <> ''
-		) c GROUP BY owner`, pool, from, to)
+				AND t.at >= $2 AND t.at < $3
+		) c WHERE owner IS NOT NULL GROUP BY owner`, pool, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("budget: contributions in the period: %w", err)
 	}
