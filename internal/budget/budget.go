@@ -41,16 +41,15 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microseco
 // OwnerExists tells the ledger whether bucket:<id> exists in co-op coopID:
 // nil iff <id> is one of its pots (a bucket or a member's allowance).
 func (s *Service) OwnerExists(ctx context.Context, tx *store.Tx, coopID int64, owner string) error {
-	num, ok := strings.CutPrefix(owner, "bucket:")
-	id, err := strconv.ParseInt(num, 10, 64)
-	if !ok || err != nil || id <= 0 {
+	id, ok := ledger.OwnerID(owner, "bucket")
+	if !ok {
 		return errs.Invalid("account", fmt.Sprintf("%s names no bucket", owner))
 	}
 	if k, ok := ctx.Value(newPotsKey{}).(*newPots); ok && k.coop == coopID && k.ids[id] {
 		return nil
 	}
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM budget_pots WHERE id = $1 AND coop_id = $2`, id, coopID).Scan(&one)
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM budget_pots WHERE id = $1 AND coop_id = $2`, id, coopID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errs.Invalid("account", fmt.Sprintf("there is no bucket %d in this co-op", id))
 	}

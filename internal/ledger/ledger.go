@@ -269,6 +269,14 @@ func (r *Request) body() string {
 	return string(b)
 }
 
+// OwnerID returns the id of an owner "<kind>:<id>" ("bucket:12" for kind
+// "bucket"), or false if owner is not one of kind with a positive id.
+func OwnerID(owner, kind string) (int64, bool) {
+	num, ok := strings.CutPrefix(owner, kind+":")
+	id, err := strconv.ParseInt(num, 10, 64)
+	return id, ok && err == nil && id > 0
+}
+
 // OwnerCheck returns nil if owner (e.g. "bucket:12") exists in co-op
 // coopID, and an error that says why not otherwise.
 type OwnerCheck func(ctx context.Context, tx *store.Tx, coopID int64, owner string) error

@@ -25,8 +25,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"opencoop/internal/coop"
@@ -48,9 +46,8 @@ func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microseco
 // OwnerExists tells the ledger whether offer:<id> exists in co-op coopID:
 // nil if it does, a *errs.ValidationError saying why not otherwise.
 func (s *Service) OwnerExists(ctx context.Context, tx *store.Tx, coopID int64, owner string) error {
-	rest, ok := strings.CutPrefix(owner, "offer:")
-	id, err := strconv.ParseInt(rest, 10, 64)
-	if !ok || err != nil || id <= 0 {
+	id, ok := ledger.OwnerID(owner, "offer")
+	if !ok {
 		return errs.Invalid("account", fmt.Sprintf("%s is not a share offer's account", owner))
 	}
 	var q queryer = s.DB.Read()
@@ -58,7 +55,7 @@ func (s *Service) OwnerExists(ctx context.Context, tx *store.Tx, coopID int64, o
 		q = tx
 	}
 	var one int
-	err = q.QueryRowContext(ctx, `SELECT 1 FROM share_offers WHERE id = $1 AND coop_id = $2`, id, coopID).Scan(&one)
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM share_offers WHERE id = $1 AND coop_id = $2`, id, coopID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errs.Invalid("account", fmt.Sprintf("there is no share offer %d in this co-op", id))
 	}
