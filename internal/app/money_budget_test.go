@@ -324,8 +324,7 @@ func sortedPots(r *mRound) []string {
 }
 
 func potID(owner string) int64 {
-	var id int64
-	fmt.Sscanf(owner, "bucket:%d", &id)
+	id, _ := ledger.OwnerID(owner, "bucket")
 	return id
 }
 
